@@ -1,0 +1,234 @@
+"""The splice commands (ANSI/SCTE 35 section 9.7), each declared once by its syntax table."""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import ClassVar
+
+from scte35lab.cue.layout import (
+    If,
+    Repeat,
+    Rest,
+    Struct,
+    Sub,
+    count,
+    derived_flag,
+    flag,
+    reserved,
+    structure,
+    u,
+)
+from scte35lab.cue.timing import BreakDuration, SpliceTime
+
+
+class SpliceCommand(Struct):
+    """Base of the commands; ``COMMAND_TYPE`` is the splice_command_type code."""
+
+    COMMAND_TYPE: ClassVar[int] = -1
+
+
+@structure
+class SpliceNull(SpliceCommand):
+    """splice_null(): a heartbeat, or a carrier for descriptors."""
+
+    COMMAND_TYPE = 0x00
+
+
+@structure
+class ScheduleComponent(Struct):
+    """One component of a component-mode splice_schedule event."""
+
+    LAYOUT = (u("component_tag", 8), u("utc_splice_time", 32))
+
+    component_tag: int = 0
+    utc_splice_time: int = 0
+
+
+def _not_cancelled(g) -> bool:
+    return not g("splice_event_cancel_indicator")
+
+
+@structure
+class ScheduleEvent(Struct):
+    """One event of splice_schedule(); utc_splice_time counts GPS seconds."""
+
+    LAYOUT = (
+        u("splice_event_id", 32),
+        flag("splice_event_cancel_indicator"),
+        flag("event_id_compliance_flag"),
+        reserved(6),
+        If(
+            _not_cancelled,
+            (
+                flag("out_of_network_indicator"),
+                flag("program_splice_flag"),
+                derived_flag("duration_flag"),
+                reserved(5),
+                If(
+                    lambda g: g("program_splice_flag"),
+                    (u("utc_splice_time", 32),),
+                    (
+                        count("component_count", 8),
+                        Repeat("components", ScheduleComponent, "component_count"),
+                    ),
+                ),
+                If(lambda g: g("duration_flag"), (Sub("break_duration", BreakDuration),)),
+                u("unique_program_id", 16),
+                u("avail_num", 8),
+                u("avails_expected", 8),
+            ),
+        ),
+    )
+
+    splice_event_id: int = 0
+    splice_event_cancel_indicator: bool = False
+    event_id_compliance_flag: bool = True
+    out_of_network_indicator: bool = True
+    program_splice_flag: bool = True
+    utc_splice_time: int | None = None
+    components: list[ScheduleComponent] = field(default_factory=list)
+    break_duration: BreakDuration | None = None
+    unique_program_id: int = 0
+    avail_num: int = 0
+    avails_expected: int = 0
+
+    @property
+    def duration_flag(self) -> bool:
+        return self.break_duration is not None
+
+
+@structure
+class SpliceSchedule(SpliceCommand):
+    """splice_schedule(): events announced ahead by wall-clock (UTC/GPS) time."""
+
+    COMMAND_TYPE = 0x04
+    LAYOUT = (count("splice_count", 8), Repeat("events", ScheduleEvent, "splice_count"))
+
+    events: list[ScheduleEvent] = field(default_factory=list)
+
+
+@structure
+class InsertComponent(Struct):
+    """One component of a component-mode splice_insert; no splice_time when immediate."""
+
+    LAYOUT = (
+        u("component_tag", 8),
+        If(lambda g: not g("splice_immediate_flag"), (Sub("splice_time", SpliceTime),)),
+    )
+
+    component_tag: int = 0
+    splice_time: SpliceTime | None = None
+
+
+@structure
+class SpliceInsert(SpliceCommand):
+    """splice_insert(): a splice out of (or back into) the network at a time or immediately."""
+
+    COMMAND_TYPE = 0x05
+    LAYOUT = (
+        u("splice_event_id", 32),
+        flag("splice_event_cancel_indicator"),
+        reserved(7),
+        If(
+            _not_cancelled,
+            (
+                flag("out_of_network_indicator"),
+                flag("program_splice_flag"),
+                derived_flag("duration_flag"),
+                flag("splice_immediate_flag"),
+                flag("event_id_compliance_flag"),
+                reserved(3),
+                If(
+                    lambda g: g("program_splice_flag") and not g("splice_immediate_flag"),
+                    (Sub("splice_time", SpliceTime),),
+                ),
+                If(
+                    lambda g: not g("program_splice_flag"),
+                    (
+                        count("component_count", 8),
+                        Repeat("components", InsertComponent, "component_count"),
+                    ),
+                    likely=False,
+                ),
+                If(lambda g: g("duration_flag"), (Sub("break_duration", BreakDuration),)),
+                u("unique_program_id", 16),
+                u("avail_num", 8),
+                u("avails_expected", 8),
+            ),
+        ),
+    )
+
+    splice_event_id: int = 0
+    splice_event_cancel_indicator: bool = False
+    out_of_network_indicator: bool = True
+    program_splice_flag: bool = True
+    splice_immediate_flag: bool = False
+    event_id_compliance_flag: bool = True
+    splice_time: SpliceTime | None = None
+    components: list[InsertComponent] = field(default_factory=list)
+    break_duration: BreakDuration | None = None
+    unique_program_id: int = 0
+    avail_num: int = 0
+    avails_expected: int = 0
+
+    @property
+    def duration_flag(self) -> bool:
+        return self.break_duration is not None
+
+
+@structure
+class TimeSignal(SpliceCommand):
+    """time_signal(): a splice time that the descriptors (segmentation) give meaning to."""
+
+    COMMAND_TYPE = 0x06
+    LAYOUT = (Sub("splice_time", SpliceTime),)
+
+    splice_time: SpliceTime = field(default_factory=SpliceTime)
+
+
+@structure
+class BandwidthReservation(SpliceCommand):
+    """bandwidth_reservation(): keeps the SCTE-35 PID's bandwidth allocated; no fields."""
+
+    COMMAND_TYPE = 0x07
+
+
+@structure
+class PrivateCommand(SpliceCommand):
+    """private_command(): a 32-bit identifier and private bytes."""
+
+    COMMAND_TYPE = 0xFF
+    LAYOUT = (u("identifier", 32), Rest("private_bytes"))
+
+    identifier: int = 0
+    private_bytes: bytes = b""
+
+
+@structure
+class UnknownCommand(SpliceCommand):
+    """A splice_command_type the standard reserves: its bytes, kept unchanged."""
+
+    LAYOUT = (Rest("raw"),)
+
+    splice_command_type: int = 0x01
+    raw: bytes = b""
+
+
+COMMANDS: dict[int, type[SpliceCommand]] = {
+    cls.COMMAND_TYPE: cls
+    for cls in (
+        SpliceNull,
+        SpliceSchedule,
+        SpliceInsert,
+        TimeSignal,
+        BandwidthReservation,
+        PrivateCommand,
+    )
+}
+
+
+def command_type_of(command: SpliceCommand) -> int:
+    """The splice_command_type of ``command`` (UnknownCommand carries its own)."""
+    if isinstance(command, UnknownCommand):
+        return command.splice_command_type
+    return command.COMMAND_TYPE

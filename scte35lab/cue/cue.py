@@ -1,0 +1,285 @@
+"""``Cue``: one SCTE-35 splice_info_section as a Python object, with its faces and builders."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scte35lab.cue.commands import (
+    SpliceCommand,
+    SpliceInsert,
+    SpliceNull,
+    TimeSignal,
+    command_type_of,
+)
+from scte35lab.cue.descriptors import SegmentationDescriptor, SpliceDescriptor
+from scte35lab.cue.section import decode_section, encode_section
+from scte35lab.cue.tables import command_name
+from scte35lab.cue.timing import BreakDuration, SpliceTime
+
+PTS_MODULUS = 1 << 33
+TICKS_PER_SECOND = 90_000
+
+
+@dataclass
+class Cue:
+    """A splice_info_section: header fields, one splice command, descriptors.
+
+    Times are 90 kHz ticks. ``Cue.decode(...)`` reads any accepted form, ``encode()`` writes
+    the bytes back (bit-exact for decoded sections); builders make the common cues.
+    """
+
+    command: SpliceCommand | None = field(default_factory=SpliceNull)
+    descriptors: list[SpliceDescriptor] = field(default_factory=list)
+    pts_adjustment: int = 0
+    section_syntax_indicator: bool = False
+    private_indicator: bool = False
+    sap_type: int = 3
+    protocol_version: int = 0
+    encrypted_packet: bool = False
+    encryption_algorithm: int = 0
+    cw_index: int = 0xFF
+    tier: int = 0xFFF
+    alignment_stuffing: bytes = b""
+    command_extra_bytes: bytes = b""
+    splice_command_length: int | None = None  # only for the legacy 0xFFF and encrypted sections
+    encrypted_data: bytes | None = None  # splice_command_type .. E_CRC_32 of an encrypted section
+    crc_32: int | None = field(default=None, compare=False)  # as read by decode()
+
+    # ------------------------------------------------------------------ decoding / encoding
+
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview | str, *, check_crc: bool = True) -> Cue:
+        """Decode bytes, base64, hex (``0x`` optional), TS packets, JSON or XML text.
+
+        Raises only ``Scte35Error`` subclasses; ``CrcError`` on a CRC_32 mismatch unless
+        ``check_crc=False``.
+        """
+        from scte35lab.cue.inputs import section_bytes_from
+
+        form, payload = section_bytes_from(data)
+        if form == "dict":
+            return cls.from_dict(payload)
+        if form == "xml":
+            return cls.from_xml(payload)
+        return cls(**decode_section(payload, check_crc=check_crc))
+
+    def encode(self) -> bytes:
+        """The section's bytes, with section_length, command and loop lengths and CRC_32."""
+        return encode_section(self)
+
+    def to_base64(self) -> str:
+        """The section as base64 (the form HLS tags and most tools use)."""
+        return base64.b64encode(self.encode()).decode("ascii")
+
+    def to_hex(self) -> str:
+        """The section as ``0x``-prefixed lowercase hex."""
+        return "0x" + self.encode().hex()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the standard's syntax element names (ticks, plus seconds)."""
+        from scte35lab.cue.dictform import cue_to_dict
+
+        return cue_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Cue:
+        """The inverse of ``to_dict``; derived fields (lengths, names, seconds) are ignored."""
+        from scte35lab.cue.dictform import cue_from_dict
+
+        return cue_from_dict(d)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """``to_dict`` as JSON text (indent=2 unless told otherwise)."""
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Cue:
+        """The inverse of ``to_json``."""
+        from scte35lab.cue.inputs import parse_json
+
+        return cls.from_dict(parse_json(text))
+
+    def to_xml(self, *, binary: bool = False) -> str:
+        """SCTE 35 XML: the element form, or ``binary=True`` for <Signal><Binary>."""
+        from scte35lab.cue.xmlform import cue_to_xml
+
+        return cue_to_xml(self, binary=binary)
+
+    @classmethod
+    def from_xml(cls, text: str) -> Cue:
+        """Read SCTE 35 XML (element or Binary form; 2013/2016 namespaces both accepted)."""
+        from scte35lab.cue.xmlform import cue_from_xml
+
+        return cue_from_xml(text)
+
+    def validate(self) -> list[str]:
+        """Problems a receiver would trip on, as sentences; empty when the cue is sound."""
+        from scte35lab.cue.validation import validate_cue
+
+        return validate_cue(self)
+
+    # ------------------------------------------------------------------ what users ask for
+
+    @property
+    def splice_command_type(self) -> int | None:
+        """The splice_command_type (None for an encrypted section, whose command is hidden)."""
+        if self.command is None:
+            return self.encrypted_data[0] if self.encrypted_data else None
+        return command_type_of(self.command)
+
+    @property
+    def command_name(self) -> str:
+        """``splice_insert``, ``time_signal``, ... (``encrypted`` when the command is hidden)."""
+        if self.command is None:
+            return "encrypted"
+        return command_name(command_type_of(self.command))
+
+    @property
+    def e_crc_32(self) -> int | None:
+        """E_CRC_32 of an encrypted section (the last 4 bytes of its encrypted part)."""
+        if self.encrypted_packet and self.encrypted_data and len(self.encrypted_data) >= 4:
+            return int.from_bytes(self.encrypted_data[-4:], "big")
+        return None
+
+    @property
+    def segmentation_descriptors(self) -> list[SegmentationDescriptor]:
+        """The segmentation descriptors, in order."""
+        return [d for d in self.descriptors if isinstance(d, SegmentationDescriptor)]
+
+    @property
+    def pts_time(self) -> int | None:
+        """The command's splice time (program mode), or None (immediate, none, components)."""
+        st = getattr(self.command, "splice_time", None)
+        return st.pts_time if st is not None else None
+
+    @property
+    def splice_point(self) -> int | None:
+        """``(pts_time + pts_adjustment) mod 2**33``: the PTS the splice happens at."""
+        t = self.pts_time
+        return None if t is None else (t + self.pts_adjustment) % PTS_MODULUS
+
+    @property
+    def splice_event_id(self) -> int | None:
+        return getattr(self.command, "splice_event_id", None)
+
+    @property
+    def out_of_network_indicator(self) -> bool | None:
+        cmd = self.command
+        if isinstance(cmd, SpliceInsert) and not cmd.splice_event_cancel_indicator:
+            return cmd.out_of_network_indicator
+        return None
+
+    @property
+    def break_duration(self) -> int | None:
+        """splice_insert's break_duration in ticks, else None."""
+        bd = getattr(self.command, "break_duration", None)
+        return bd.duration if bd is not None else None
+
+    def with_splice_time(self, pts: int) -> Cue:
+        """A copy whose splice time (and every component's) is ``pts`` (ticks, mod 2**33)."""
+        new = copy.deepcopy(self)
+        pts %= PTS_MODULUS
+        cmd = new.command
+        if isinstance(cmd, TimeSignal):
+            cmd.splice_time = SpliceTime(pts)
+        elif isinstance(cmd, SpliceInsert):
+            cmd.splice_immediate_flag = False
+            if cmd.program_splice_flag:
+                cmd.splice_time = SpliceTime(pts)
+            for comp in cmd.components:
+                comp.splice_time = SpliceTime(pts)
+        return new
+
+    # ------------------------------------------------------------------ builders
+
+    @classmethod
+    def splice_null(cls) -> Cue:
+        """A splice_null (heartbeat)."""
+        return cls(SpliceNull())
+
+    @classmethod
+    def splice_insert(
+        cls,
+        splice_event_id: int,
+        *,
+        out_of_network: bool = True,
+        pts_time: int | None = None,
+        break_duration: int | None = None,
+        auto_return: bool = True,
+        unique_program_id: int = 0,
+        avail_num: int = 0,
+        avails_expected: int = 0,
+        pts_adjustment: int = 0,
+        descriptors: Iterable[SpliceDescriptor] = (),
+    ) -> Cue:
+        """A program-mode splice_insert; ``pts_time=None`` makes it splice_immediate."""
+        cmd = SpliceInsert(
+            splice_event_id=splice_event_id,
+            out_of_network_indicator=out_of_network,
+            splice_immediate_flag=pts_time is None,
+            splice_time=None if pts_time is None else SpliceTime(pts_time),
+            break_duration=None
+            if break_duration is None
+            else BreakDuration(auto_return, break_duration),
+            unique_program_id=unique_program_id,
+            avail_num=avail_num,
+            avails_expected=avails_expected,
+        )
+        return cls(cmd, list(descriptors), pts_adjustment=pts_adjustment)
+
+    @classmethod
+    def splice_insert_cancel(cls, splice_event_id: int) -> Cue:
+        """Cancel a splice_insert event announced earlier."""
+        return cls(
+            SpliceInsert(splice_event_id=splice_event_id, splice_event_cancel_indicator=True)
+        )
+
+    @classmethod
+    def time_signal(
+        cls,
+        pts_time: int | None,
+        descriptors: Iterable[SpliceDescriptor] = (),
+        *,
+        pts_adjustment: int = 0,
+    ) -> Cue:
+        """A time_signal at ``pts_time`` (None: no time) with the given descriptors."""
+        return cls(
+            TimeSignal(SpliceTime(pts_time)), list(descriptors), pts_adjustment=pts_adjustment
+        )
+
+    # ------------------------------------------------------------------ notebook faces
+
+    def __repr__(self) -> str:
+        parts = [self.command_name]
+        if self.splice_event_id is not None:
+            parts.append(f"event={self.splice_event_id}")
+        if self.out_of_network_indicator is not None:
+            parts.append("out" if self.out_of_network_indicator else "in")
+        if self.pts_time is not None:
+            parts.append(f"pts_time={self.pts_time} ({self.pts_time / TICKS_PER_SECOND:.6f}s)")
+        if self.pts_adjustment:
+            parts.append(f"pts_adjustment={self.pts_adjustment}")
+        if self.break_duration is not None:
+            parts.append(f"break_duration={self.break_duration / TICKS_PER_SECOND:.3f}s")
+        for sd in self.segmentation_descriptors:
+            text = f"{sd.segmentation_type_name} (0x{sd.segmentation_type_id:02X})"
+            if sd.segmentation_duration is not None:
+                text += f" {sd.segmentation_duration / TICKS_PER_SECOND:.3f}s"
+            if sd.upid_text:
+                text += f" upid={sd.upid_text}"
+            parts.append(f"[{text}]")
+        others = [d.NAME for d in self.descriptors if not isinstance(d, SegmentationDescriptor)]
+        if others:
+            parts.append("+" + ",".join(others))
+        return f"Cue({' '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        from scte35lab.cue.html import cue_html
+
+        return cue_html(self)

@@ -1,0 +1,238 @@
+"""The splice descriptors (ANSI/SCTE 35 section 10), declared once each.
+
+Every descriptor starts with splice_descriptor_tag, descriptor_length and identifier; the
+section reads that frame and hands the body to the declared structure. Descriptors with an
+identifier other than ``CUEI`` or a tag the standard reserves are kept as ``PrivateDescriptor``
+and re-encode unchanged; bytes a body leaves unread are kept in ``extra_bytes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Any, ClassVar
+
+from scte35lab.cue.layout import (
+    Chars,
+    If,
+    IfRoom,
+    Repeat,
+    Rest,
+    Struct,
+    count,
+    derived_flag,
+    flag,
+    reserved,
+    structure,
+    u,
+)
+from scte35lab.cue.tables import CUEI, SUB_SEGMENT_TYPES, segmentation_type_name
+from scte35lab.cue.upids import UPID, upid_text
+
+
+class SpliceDescriptor(Struct):
+    """Base of the descriptors; ``TAG`` is the splice_descriptor_tag."""
+
+    TAG: ClassVar[int] = -1
+
+
+@structure
+class AvailDescriptor(SpliceDescriptor):
+    """avail_descriptor(): the provider's avail id for a splice_insert."""
+
+    TAG = 0x00
+    LAYOUT = (u("provider_avail_id", 32),)
+
+    provider_avail_id: int = 0
+    identifier: int = CUEI
+    extra_bytes: bytes = b""
+
+
+@structure
+class DtmfDescriptor(SpliceDescriptor):
+    """DTMF_descriptor(): DTMF tones to play ``preroll`` tenths of a second before the splice."""
+
+    TAG = 0x01
+    NAME = "dtmf_descriptor"
+    LAYOUT = (
+        u("preroll", 8),
+        count("dtmf_count", 3),
+        reserved(5),
+        Chars("dtmf_chars", "dtmf_count"),
+    )
+
+    preroll: int = 0
+    dtmf_chars: str = ""
+    identifier: int = CUEI
+    extra_bytes: bytes = b""
+
+
+@structure
+class SegmentationComponent(Struct):
+    """One component of a component-mode segmentation_descriptor."""
+
+    LAYOUT = (u("component_tag", 8), reserved(7), u("pts_offset", 33))
+
+    component_tag: int = 0
+    pts_offset: int = 0
+
+
+@structure
+class SegmentationDescriptor(SpliceDescriptor):
+    """segmentation_descriptor(): what a segment is (type, UPID, duration, numbering)."""
+
+    TAG = 0x02
+    LAYOUT = (
+        u("segmentation_event_id", 32),
+        flag("segmentation_event_cancel_indicator"),
+        flag("segmentation_event_id_compliance_indicator"),
+        reserved(6),
+        If(
+            lambda g: not g("segmentation_event_cancel_indicator"),
+            (
+                flag("program_segmentation_flag"),
+                derived_flag("segmentation_duration_flag"),
+                flag("delivery_not_restricted_flag"),
+                If(
+                    lambda g: not g("delivery_not_restricted_flag"),
+                    (
+                        flag("web_delivery_allowed_flag"),
+                        flag("no_regional_blackout_flag"),
+                        flag("archive_allowed_flag"),
+                        u("device_restrictions", 2),
+                    ),
+                    (reserved(5),),
+                ),
+                If(
+                    lambda g: not g("program_segmentation_flag"),
+                    (
+                        count("component_count", 8),
+                        Repeat("components", SegmentationComponent, "component_count"),
+                    ),
+                    likely=False,
+                ),
+                If(lambda g: g("segmentation_duration_flag"), (u("segmentation_duration", 40),)),
+                UPID,
+                u("segmentation_type_id", 8),
+                u("segment_num", 8),
+                u("segments_expected", 8),
+                IfRoom(
+                    lambda g: g("segmentation_type_id") in SUB_SEGMENT_TYPES,
+                    (u("sub_segment_num", 8), u("sub_segments_expected", 8)),
+                ),
+            ),
+        ),
+    )
+
+    segmentation_event_id: int = 0
+    segmentation_event_cancel_indicator: bool = False
+    segmentation_event_id_compliance_indicator: bool = True
+    program_segmentation_flag: bool = True
+    delivery_not_restricted_flag: bool = True
+    web_delivery_allowed_flag: bool | None = None
+    no_regional_blackout_flag: bool | None = None
+    archive_allowed_flag: bool | None = None
+    device_restrictions: int | None = None
+    components: list[SegmentationComponent] = field(default_factory=list)
+    segmentation_duration: int | None = None
+    segmentation_upid_type: int = 0
+    segmentation_upid: Any = None
+    segmentation_type_id: int = 0
+    segment_num: int = 0
+    segments_expected: int = 0
+    sub_segment_num: int | None = None
+    sub_segments_expected: int | None = None
+    identifier: int = CUEI
+    extra_bytes: bytes = b""
+
+    @property
+    def segmentation_duration_flag(self) -> bool:
+        return self.segmentation_duration is not None
+
+    @property
+    def segmentation_type_name(self) -> str:
+        """The standard's name for segmentation_type_id."""
+        return segmentation_type_name(self.segmentation_type_id)
+
+    @property
+    def upid_text(self) -> str:
+        """The UPID in a printable form."""
+        return upid_text(self.segmentation_upid_type, self.segmentation_upid)
+
+
+@structure
+class TimeDescriptor(SpliceDescriptor):
+    """time_descriptor(): TAI time of the splice (PTP), with the UTC offset."""
+
+    TAG = 0x03
+    LAYOUT = (u("tai_seconds", 48), u("tai_ns", 32), u("utc_offset", 16))
+
+    tai_seconds: int = 0
+    tai_ns: int = 0
+    utc_offset: int = 0
+    identifier: int = CUEI
+    extra_bytes: bytes = b""
+
+
+@structure
+class AudioComponent(Struct):
+    """One audio component of an audio_descriptor (ATSC A/52 fields)."""
+
+    LAYOUT = (
+        u("component_tag", 8),
+        Chars("iso_code", 3),
+        u("bit_stream_mode", 3),
+        u("num_channels", 4),
+        flag("full_srvc_audio"),
+    )
+
+    component_tag: int = 0
+    iso_code: str = "eng"
+    bit_stream_mode: int = 0
+    num_channels: int = 2
+    full_srvc_audio: bool = True
+
+
+@structure
+class AudioDescriptor(SpliceDescriptor):
+    """audio_descriptor(): the audio components of the splice, with language and channels."""
+
+    TAG = 0x04
+    LAYOUT = (
+        count("audio_count", 4),
+        reserved(4),
+        Repeat("components", AudioComponent, "audio_count"),
+    )
+
+    components: list[AudioComponent] = field(default_factory=list)
+    identifier: int = CUEI
+    extra_bytes: bytes = b""
+
+
+@structure
+class PrivateDescriptor(SpliceDescriptor):
+    """A descriptor of another identifier or a reserved tag, kept as its bytes."""
+
+    LAYOUT = (Rest("private_bytes"),)
+
+    splice_descriptor_tag: int = 0xF0
+    identifier: int | None = CUEI
+    private_bytes: bytes = b""
+
+
+DESCRIPTORS: dict[int, type[SpliceDescriptor]] = {
+    cls.TAG: cls
+    for cls in (
+        AvailDescriptor,
+        DtmfDescriptor,
+        SegmentationDescriptor,
+        TimeDescriptor,
+        AudioDescriptor,
+    )
+}
+
+
+def descriptor_tag_of(d: SpliceDescriptor) -> int:
+    """The splice_descriptor_tag of ``d``."""
+    if isinstance(d, PrivateDescriptor):
+        return d.splice_descriptor_tag
+    return d.TAG

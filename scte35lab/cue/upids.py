@@ -1,0 +1,234 @@
+"""segmentation_upid(): every UPID type of the standard, typed where it has structure.
+
+A UPID's value is held as the most natural Python value for its type, and only when its bytes
+re-encode to exactly themselves; otherwise it stays ``bytes``:
+text types (ISCI, Ad-ID, TID, ADI, ADS Information, URI, SCR) as ``str``; TI as ``int``;
+ATSC Content Identifier and MPU as structures; MID as a list of ``MidUpid``; UMID, ISAN, EIDR,
+UUID, user-defined and reserved types as ``bytes``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from scte35lab.cue.layout import (
+    Cursor,
+    Custom,
+    Getter,
+    Rest,
+    Struct,
+    Writer,
+    encode_struct,
+    read_struct,
+    reserved,
+    structure,
+    u,
+)
+from scte35lab.cue.tables import TEXT_UPID_TYPES, upid_type_name
+from scte35lab.errors import InvalidFieldError, TruncatedError
+
+FIXED_LENGTHS = {
+    0x02: 8,
+    0x03: 12,
+    0x04: 32,
+    0x05: 8,
+    0x06: 12,
+    0x07: 12,
+    0x08: 8,
+    0x0A: 12,
+    0x10: 16,
+}
+
+
+@structure
+class AtscContentIdentifier(Struct):
+    """UPID 0x0B: ATSC A/57B content identifier."""
+
+    LAYOUT = (
+        u("tsid", 16),
+        reserved(2),
+        u("end_of_day", 5),
+        u("unique_for", 9),
+        Rest("content_id"),
+    )
+
+    tsid: int = 0
+    end_of_day: int = 0
+    unique_for: int = 0
+    content_id: bytes = b""
+
+
+@structure
+class Mpu(Struct):
+    """UPID 0x0C: Managed Private UPID, a 32-bit format_identifier and private data."""
+
+    LAYOUT = (u("format_identifier", 32), Rest("private_data"))
+
+    format_identifier: int = 0
+    private_data: bytes = b""
+
+
+def _read_upid(cur: Cursor, end: int, get: Getter) -> dict[str, Any]:
+    pos = cur.pos
+    if end - pos < 16:
+        raise TruncatedError(
+            "needs 2 bytes", structure="segmentation_upid", field="segmentation_upid_type", bit=pos
+        )
+    upid_type, length = cur.read_bytes(2)
+    if cur.pos + 8 * length > end:
+        raise TruncatedError(
+            f"segmentation_upid_length {length} runs past the descriptor",
+            structure="segmentation_upid",
+            field="segmentation_upid_length",
+            bit=pos + 8,
+        )
+    data = cur.read_bytes(length) if length else b""
+    return {"segmentation_upid_type": upid_type, "segmentation_upid": upid_value(upid_type, data)}
+
+
+def _write_upid(w: Writer, get: Getter) -> None:
+    upid_type = get("segmentation_upid_type")
+    data = upid_bytes(upid_type, get("segmentation_upid"))
+    if len(data) > 255:
+        raise InvalidFieldError(
+            f"{len(data)} bytes do not fit segmentation_upid_length",
+            structure="segmentation_upid",
+            field="segmentation_upid",
+        )
+    w.bits(upid_type, 8)
+    w.bits(len(data), 8)
+    w.raw(data)
+
+
+UPID = Custom(("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid)
+
+
+@structure
+class MidUpid(Struct):
+    """One UPID inside a MID (type 0x0D)."""
+
+    LAYOUT = (UPID,)
+
+    segmentation_upid_type: int = 0
+    segmentation_upid: Any = None
+
+    @property
+    def upid_text(self) -> str:
+        return upid_text(self.segmentation_upid_type, self.segmentation_upid)
+
+
+def upid_value(upid_type: int, data: bytes) -> Any:
+    """The typed value of a UPID's bytes, or the bytes themselves when no type fits exactly."""
+    if upid_type == 0x00 and not data:
+        return None
+    fixed = FIXED_LENGTHS.get(upid_type)
+    if fixed is not None and len(data) != fixed:
+        return data
+    try:
+        if upid_type in TEXT_UPID_TYPES:
+            text = data.decode("utf-8")
+            if text.isprintable():
+                return text
+            return data
+        if upid_type == 0x08:
+            return int.from_bytes(data, "big")
+        if upid_type == 0x0B and len(data) >= 4:
+            return read_struct(AtscContentIdentifier, Cursor(data), 8 * len(data))
+        if upid_type == 0x0C and len(data) >= 4:
+            return read_struct(Mpu, Cursor(data), 8 * len(data))
+        if upid_type == 0x0D and data:
+            cur = Cursor(data)
+            items = []
+            while cur.pos < 8 * len(data):
+                items.append(read_struct(MidUpid, cur, 8 * len(data)))
+            return items
+    except (TruncatedError, UnicodeDecodeError):
+        return data
+    return data
+
+
+def upid_bytes(upid_type: int, value: Any) -> bytes:
+    """The bytes of a UPID value of the given type (the inverse of ``upid_value``)."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bool):
+        raise InvalidFieldError("a UPID cannot be a bool", structure="segmentation_upid")
+    if isinstance(value, int):
+        width = FIXED_LENGTHS.get(upid_type, 8)
+        return value.to_bytes(width, "big")
+    if isinstance(value, uuid.UUID):
+        return value.bytes
+    if isinstance(value, AtscContentIdentifier | Mpu):
+        return encode_struct(value)
+    if isinstance(value, list):
+        return b"".join(encode_struct(item) for item in value)
+    raise InvalidFieldError(
+        f"cannot encode {type(value).__name__} as UPID type 0x{upid_type:02X}",
+        structure="segmentation_upid",
+        field="segmentation_upid",
+    )
+
+
+def _eidr_check(chars: str) -> str:
+    """ISO 7064 Mod 37,36 check character over the EIDR suffix (hex digits, no dashes)."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    p = 36
+    for ch in chars:
+        s = (p + alphabet.index(ch)) % 36 or 36
+        p = (2 * s) % 37
+    return alphabet[(37 - p) % 36]
+
+
+def upid_text(upid_type: int, value: Any) -> str:
+    """A printable form of a UPID, as a broadcast engineer would write it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if upid_type == 0x0A and isinstance(value, bytes) and len(value) == 12:
+        prefix = int.from_bytes(value[:2], "big")
+        suffix = value[2:].hex().upper()
+        groups = "-".join(suffix[i : i + 4] for i in range(0, 20, 4))
+        return f"10.{prefix}/{groups}-{_eidr_check(suffix)}"
+    if upid_type == 0x10 and isinstance(value, bytes) and len(value) == 16:
+        return str(uuid.UUID(bytes=value))
+    if upid_type == 0x08 and isinstance(value, int):
+        return f"0x{value:016X}"
+    if isinstance(value, bytes):
+        return "0x" + value.hex().upper() if value else ""
+    if isinstance(value, Mpu):
+        fid = value.format_identifier.to_bytes(4, "big")
+        name = fid.decode("ascii") if all(32 <= b < 127 for b in fid) else f"0x{fid.hex()}"
+        try:
+            body = value.private_data.decode("utf-8")
+            if not body.isprintable():
+                raise ValueError
+        except ValueError:
+            body = "0x" + value.private_data.hex().upper()
+        return f"{name}:{body}"
+    if isinstance(value, AtscContentIdentifier):
+        return (
+            f"tsid={value.tsid} end_of_day={value.end_of_day} unique_for={value.unique_for} "
+            f"content_id={value.content_id.decode('latin-1')}"
+        )
+    if isinstance(value, list):
+        return " | ".join(
+            f"{upid_type_name(m.segmentation_upid_type)}: {m.upid_text}" for m in value
+        )
+    return str(value)
+
+
+__all__ = [
+    "UPID",
+    "AtscContentIdentifier",
+    "MidUpid",
+    "Mpu",
+    "upid_bytes",
+    "upid_text",
+    "upid_value",
+]
