@@ -44,10 +44,6 @@ class ScheduleComponent(Struct):
     utc_splice_time: int = 0
 
 
-def _not_cancelled(g) -> bool:
-    return not g("splice_event_cancel_indicator")
-
-
 @structure
 class ScheduleEvent(Struct):
     """One event of splice_schedule(); utc_splice_time counts GPS seconds."""
@@ -58,21 +54,21 @@ class ScheduleEvent(Struct):
         flag("event_id_compliance_flag"),
         reserved(6),
         If(
-            _not_cancelled,
+            "not splice_event_cancel_indicator",
             (
                 flag("out_of_network_indicator"),
                 flag("program_splice_flag"),
                 derived_flag("duration_flag"),
                 reserved(5),
                 If(
-                    lambda g: g("program_splice_flag"),
+                    "program_splice_flag",
                     (u("utc_splice_time", 32),),
                     (
                         count("component_count", 8),
                         Repeat("components", ScheduleComponent, "component_count"),
                     ),
                 ),
-                If(lambda g: g("duration_flag"), (Sub("break_duration", BreakDuration),)),
+                If("duration_flag", (Sub("break_duration", BreakDuration),)),
                 u("unique_program_id", 16),
                 u("avail_num", 8),
                 u("avails_expected", 8),
@@ -113,7 +109,7 @@ class InsertComponent(Struct):
 
     LAYOUT = (
         u("component_tag", 8),
-        If(lambda g: not g("splice_immediate_flag"), (Sub("splice_time", SpliceTime),)),
+        If("not splice_immediate_flag", (Sub("splice_time", SpliceTime),)),
     )
 
     component_tag: int = 0
@@ -130,7 +126,7 @@ class SpliceInsert(SpliceCommand):
         flag("splice_event_cancel_indicator"),
         reserved(7),
         If(
-            _not_cancelled,
+            "not splice_event_cancel_indicator",
             (
                 flag("out_of_network_indicator"),
                 flag("program_splice_flag"),
@@ -139,18 +135,18 @@ class SpliceInsert(SpliceCommand):
                 flag("event_id_compliance_flag"),
                 reserved(3),
                 If(
-                    lambda g: g("program_splice_flag") and not g("splice_immediate_flag"),
+                    "program_splice_flag and not splice_immediate_flag",
                     (Sub("splice_time", SpliceTime),),
                 ),
                 If(
-                    lambda g: not g("program_splice_flag"),
+                    "not program_splice_flag",
                     (
                         count("component_count", 8),
                         Repeat("components", InsertComponent, "component_count"),
                     ),
                     likely=False,
                 ),
-                If(lambda g: g("duration_flag"), (Sub("break_duration", BreakDuration),)),
+                If("duration_flag", (Sub("break_duration", BreakDuration),)),
                 u("unique_program_id", 16),
                 u("avail_num", 8),
                 u("avails_expected", 8),

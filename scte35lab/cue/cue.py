@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -66,7 +67,18 @@ class Cue:
             return cls.from_dict(payload)
         if form == "xml":
             return cls.from_xml(payload)
-        return cls(**decode_section(payload, check_crc=check_crc))
+        values = decode_section(payload, check_crc=check_crc)
+        if cls is not Cue:
+            return cls(**values)
+        # Every field is either in ``values`` or takes its default: set them directly rather
+        # than through ``__init__`` (the decode hot path).
+        cue = object.__new__(Cue)
+        fields = dict(_DEFAULTS)
+        if "descriptors" not in values:
+            fields["descriptors"] = []
+        fields.update(values)
+        cue.__dict__.update(fields)
+        return cue
 
     def encode(self) -> bytes:
         """The section's bytes, with section_length, command and loop lengths and CRC_32."""
@@ -283,3 +295,8 @@ class Cue:
         from scte35lab.cue.html import cue_html
 
         return cue_html(self)
+
+
+_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(Cue) if f.default is not dataclasses.MISSING
+}

@@ -87,13 +87,13 @@ class SegmentationDescriptor(SpliceDescriptor):
         flag("segmentation_event_id_compliance_indicator"),
         reserved(6),
         If(
-            lambda g: not g("segmentation_event_cancel_indicator"),
+            "not segmentation_event_cancel_indicator",
             (
                 flag("program_segmentation_flag"),
                 derived_flag("segmentation_duration_flag"),
                 flag("delivery_not_restricted_flag"),
                 If(
-                    lambda g: not g("delivery_not_restricted_flag"),
+                    "not delivery_not_restricted_flag",
                     (
                         flag("web_delivery_allowed_flag"),
                         flag("no_regional_blackout_flag"),
@@ -103,20 +103,20 @@ class SegmentationDescriptor(SpliceDescriptor):
                     (reserved(5),),
                 ),
                 If(
-                    lambda g: not g("program_segmentation_flag"),
+                    "not program_segmentation_flag",
                     (
                         count("component_count", 8),
                         Repeat("components", SegmentationComponent, "component_count"),
                     ),
                     likely=False,
                 ),
-                If(lambda g: g("segmentation_duration_flag"), (u("segmentation_duration", 40),)),
+                If("segmentation_duration_flag", (u("segmentation_duration", 40),)),
                 UPID,
                 u("segmentation_type_id", 8),
                 u("segment_num", 8),
                 u("segments_expected", 8),
                 IfRoom(
-                    lambda g: g("segmentation_type_id") in SUB_SEGMENT_TYPES,
+                    f"segmentation_type_id in {tuple(sorted(SUB_SEGMENT_TYPES))}",
                     (u("sub_segment_num", 8), u("sub_segments_expected", 8)),
                 ),
             ),

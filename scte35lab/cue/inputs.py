@@ -11,7 +11,7 @@ from typing import Any
 from scte35lab.errors import InputFormatError, TruncatedError
 
 TS_PACKET = 188
-_HEX = re.compile(r"^(0x)?[0-9a-fA-F\s]+$")
+_HEX = re.compile(r"^(0x)?[0-9a-f\s]+$", re.IGNORECASE)
 _B64 = re.compile(r"^[A-Za-z0-9+/=\s_-]+$")
 
 
@@ -28,7 +28,8 @@ def section_bytes_from(data: Any) -> tuple[str, Any]:
         text = _as_text(raw)
         if text is None:
             raise InputFormatError(
-                f"bytes start with 0x{raw[0]:02X}: neither a section (0xFC) nor TS (0x47)"
+                f"bytes start with 0x{raw[0]:02X}: neither a splice_info_section (table_id "
+                "0xFC) nor TS packets (sync byte 0x47)"
             )
         data = text
     if isinstance(data, str):

@@ -9,7 +9,9 @@ Reserved bits are written as all ones; other values read are kept so re-encoding
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -62,12 +64,13 @@ def reserved(bits: int) -> Field:
 
 @dataclass(frozen=True)
 class If:
-    """Fields present only when ``test(get)`` holds (``get`` reads fields already known).
+    """Fields present only when ``test`` holds: an expression over fields already known,
+    written as in the standard's syntax table (``"not splice_event_cancel_indicator"``).
 
     ``likely`` says which branch real sections usually take; the reader fetches that path
     ahead in one call (a wrong guess costs one more read, never a wrong value)."""
 
-    test: Callable[[Getter], bool]
+    test: str
     then: tuple
     otherwise: tuple = ()
     likely: bool = True
@@ -78,7 +81,7 @@ class IfRoom:
     """Optional trailing fields: read when ``test`` holds and the bytes are there; written when
     ``test`` holds and their values are set (e.g. sub_segment_num, sub_segments_expected)."""
 
-    test: Callable[[Getter], bool]
+    test: str
     then: tuple
 
 
@@ -173,51 +176,6 @@ def _compile(items: tuple, reserved_seq: list[int] | None = None) -> tuple:
     return tuple(steps)
 
 
-_STOP = object()
-
-
-def _likely_path(steps: tuple, out: list) -> None:
-    """Runs in the order a typical section meets them; ``_STOP`` where a length is data."""
-    for step in steps:
-        if type(step) is Run:
-            out.append(step)
-        elif type(step) is If:
-            _likely_path(step.then if step.likely else step.otherwise, out)
-        elif type(step) is IfRoom:
-            _likely_path(step.then, out)
-        elif type(step) is Sub:
-            _likely_path(step.struct._steps, out)
-        else:
-            out.append(_STOP)
-
-
-Chain = tuple[tuple[str, int, tuple[Run, ...]], ...]
-
-
-def _chains(steps: tuple) -> dict[int, Chain]:
-    """For each Run on the likely path, the formats that read it and the runs after it in one
-    call: every prefix, longest last, so a read can stop where the structure ends."""
-    path: list = []
-    _likely_path(steps, path)
-    chains: dict[int, Chain] = {}
-    for i, item in enumerate(path):
-        if item is _STOP or id(item) in chains:
-            continue
-        runs: list[Run] = []
-        for nxt in path[i:]:
-            if nxt is _STOP:
-                break
-            runs.append(nxt)
-        prefixes = []
-        for k in range(1, len(runs) + 1):
-            part = runs[:k]
-            prefixes.append(
-                (", ".join(r.fmt for r in part), sum(r.bits for r in part), tuple(part))
-            )
-        chains[id(item)] = tuple(prefixes)
-    return chains
-
-
 def _declared_names(items: tuple) -> Iterator[str]:
     for item in items:
         if isinstance(item, Field):
@@ -247,14 +205,12 @@ class Struct:
     LAYOUT: ClassVar[tuple] = ()
     NAME: ClassVar[str] = ""
     _steps: ClassVar[tuple] = ()
-    _chains: ClassVar[dict[int, Chain]] = {}
     _stored: ClassVar[frozenset[str]] = frozenset()
     _transient: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._steps = _compile(cls.LAYOUT)
-        cls._chains = _chains(cls._steps)
         if not cls.__dict__.get("NAME"):
             cls.NAME = _snake(cls.__name__)
 
@@ -345,135 +301,353 @@ def _no_parent(name: str) -> Any:
     return None
 
 
-def _fetch(cls: type[Struct], step: Run, cur: Cursor, end: int) -> list:
-    """The values of ``step`` at the cursor, reading ahead along the likely path."""
-    pos = cur.pos
-    if pos + step.bits > end:
+def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
+    """One run read on its own (off the likely path), with the truncation check."""
+    if cur.pos + run.bits > end:
         raise TruncatedError(
-            f"needs {step.bits} bits, {max(end - pos, 0)} left",
+            f"needs {run.bits} bits, {max(end - cur.pos, 0)} left",
             structure=cls.NAME,
-            field=step.fields[0].name,
-            bit=pos,
+            field=run.fields[0].name,
+            bit=cur.pos,
         )
-    chain = cls._chains.get(id(step))
-    if chain is None or len(chain) == 1:
-        return cur.read_list(step.fmt, step.bits)
-    choice = chain[0]
-    for prefix in reversed(chain):
-        if pos + prefix[1] <= end:
-            choice = prefix
-            break
-    fmt, bits, runs = choice
-    values = cur.read_list(fmt, bits)
-    i = len(step.fields)
-    p = pos + step.bits
-    ahead = cur.ahead
-    for run in runs[1:]:
-        n = len(run.fields)
-        ahead[(id(run), p)] = values[i : i + n]
-        i += n
-        p += run.bits
-    cur.pos = pos + step.bits
-    return values[: len(step.fields)]
+    return cur.read_list(run.fmt, run.bits)
+
+
+def _fetch_chain(prefixes: tuple, cur: Cursor, end: int) -> tuple[bool, list, int, int]:
+    """Read the longest prefix of a likely-path chain that fits before ``end``.
+
+    Returns (fetched?, values, bit position of the chain, number of runs fetched)."""
+    pos = cur.pos
+    room = end - pos
+    for bits, fmt, n in prefixes:
+        if bits <= room:
+            if n == 1:
+                return False, [], pos, 0  # a single run reads as well on its own
+            return True, cur.read_list(fmt, bits), pos, n
+    return False, [], pos, 0
 
 
 def _truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> TruncatedError:
     return TruncatedError(f"needs {n} bytes", structure=cls.NAME, field=name, bit=pos)
 
 
-def _generate_reader(cls: type[Struct]) -> Callable[[Cursor, int, Getter], Struct]:
-    """Turn the declaration into straight-line Python (compiled once per structure)."""
-    env: dict[str, Any] = {
-        "CLS": cls,
-        "_fetch": _fetch,
-        "read_struct": read_struct,
-        "_truncated_chars": _truncated_chars,
-    }
-    lines = [
-        "def read(cur, end, parent):",
-        "    v = {}",
-        "    def get(name):",
-        "        return v[name] if name in v else parent(name)",
-        "    rsv = None",
-        "    ahead = cur.ahead",
-    ]
-    counter = [0]
+class _Gen:
+    """Generates one structure's reader as straight-line Python over local variables.
 
-    def const(value: Any) -> str:
-        name = f"K{counter[0]}"
-        counter[0] += 1
-        env[name] = value
+    The likely path (``If.likely`` branches, nested structures inlined) is fetched with one
+    bitstring call per stretch of fixed fields; the first branch off that path puts the
+    cursor where the path had got to and the rest reads run by run. Conditions are the
+    declared expressions, compiled against the locals.
+    """
+
+    def __init__(self, cls: type[Struct]) -> None:
+        self.cls = cls
+        self.env: dict[str, Any] = {
+            "CLS": cls,
+            "_read_run": _read_run,
+            "read_struct": read_struct,
+            "_truncated_chars": _truncated_chars,
+            "_fetch_chain": _fetch_chain,
+            "_make_getter": _make_getter,
+            "_UNSET": _UNSET,
+            "_new": object.__new__,
+        }
+        self.lines: list[str] = []
+        self.n = 0
+        self.chain: list | None = None  # [runs, bits, values, index] being filled
+        self.chains: list[list] = []
+        self.scopes: list[tuple[int, frozenset[str]]] = []
+
+    def const(self, value: Any) -> str:
+        self.n += 1
+        name = f"K{self.n}"
+        self.env[name] = value
         return name
 
-    def emit(steps: tuple, ind: str) -> None:
+    def out(self, ind: str, text: str) -> None:
+        self.lines.append(ind + text)
+
+    # ---- names and conditions
+
+    def local(self, name: str) -> str:
+        for depth, names in reversed(self.scopes):
+            if name in names:
+                return f"L{depth}_{name}"
+        return f"parent({name!r})"
+
+    def cond(self, test: str) -> str:
+        tree = ast.parse(test, mode="eval")
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(inner, node: ast.Name) -> ast.AST:
+                return ast.parse(self.local(node.id), mode="eval").body
+
+        return ast.unparse(Rename().visit(tree))
+
+    def getter(self) -> str:
+        names = {n: self.local(n) for _, scope in self.scopes for n in scope}
+        items = ", ".join(f"{k!r}: {v}" for k, v in names.items())
+        return f"_make_getter({{{items}}}, parent)"
+
+    # ---- the chain along the likely path
+
+    def sync(self, ind: str, at: int | None = None) -> None:
+        """Leave the fetched chain: put the cursor where the path has got to."""
+        if self.chain is not None:
+            bits = self.chain[1] if at is None else at
+            self.out(ind, f"if f: cur.pos = base + {bits}; f = False")
+
+    def here(self) -> str:
+        if self.chain is None:
+            return "cur.pos"
+        return f"(base + {self.chain[1]} if f else cur.pos)"
+
+    def fetch(self, step: Run, ind: str, likely: bool) -> None:
+        """Emit ``r = <the values of step>``."""
+        if likely and self.chain is None:
+            k = len(self.chains)
+            self.chain = [[], 0, 0, k]
+            self.chains.append(self.chain)
+            self.out(ind, "p = cur.pos")
+            self.out(ind, f"if p + CHAINBITS{k} <= end:")
+            self.out(
+                ind,
+                f"    g = cur.read_list(CHAINFMT{k}, CHAINBITS{k}); base = p; f = True; "
+                f"lim = CHAINRUNS{k}",
+            )
+            self.out(ind, "else:")
+            self.out(ind, f"    f, g, base, lim = _fetch_chain(CHAIN{k}, cur, end)")
+        run = self.const(step)
+        if likely and self.chain is not None:
+            c = self.chain
+            if c[0]:
+                self.out(ind, f"if f and lim <= {len(c[0])}: cur.pos = base + {c[1]}; f = False")
+            self.out(
+                ind,
+                f"r = g[{c[2]}:{c[2] + len(step.fields)}] if f else "
+                f"_read_run(CLS, {run}, cur, end)",
+            )
+            c[0].append(step)
+            c[1] += step.bits
+            c[2] += len(step.fields)
+        else:
+            self.out(ind, f"r = _read_run(CLS, {run}, cur, end)")
+
+    # ---- steps
+
+    def run(self, step: Run, ind: str, d: int, likely: bool) -> None:
+        self.fetch(step, ind, likely)
+        for j, f in enumerate(step.fields):
+            if f.kind == "reserved":
+                ones = (1 << f.bits) - 1
+                self.out(ind, f"if r[{j}] != {ones}: rsv{d}[{f.name!r}] = r[{j}]")
+            else:
+                self.out(ind, f"L{d}_{f.name} = r[{j}]")
+
+    def steps(self, steps: tuple, ind: str, d: int, likely: bool) -> None:
         if not steps:
-            lines.append(ind + "pass")
+            self.out(ind, "pass")
         for step in steps:
             t = type(step)
             if t is Run:
-                run = const(step)
-                lines.append(f"{ind}g = ahead.pop(({id(step)}, cur.pos), None)")
-                lines.append(f"{ind}if g is None:")
-                lines.append(f"{ind}    g = _fetch(CLS, {run}, cur, end)")
-                lines.append(f"{ind}else:")
-                lines.append(f"{ind}    cur.pos += {step.bits}")
-                for j, f in enumerate(step.fields):
-                    if f.kind == "reserved":
-                        ones = (1 << f.bits) - 1
-                        lines.append(f"{ind}if g[{j}] != {ones}:")
-                        lines.append(f"{ind}    rsv = rsv or {{}}")
-                        lines.append(f"{ind}    rsv[{f.name!r}] = g[{j}]")
-                    else:
-                        lines.append(f"{ind}v[{f.name!r}] = g[{j}]")
+                self.run(step, ind, d, likely)
+            elif t is If and _alternatives(step):
+                self.alternatives(step, ind, d, likely)
             elif t is If:
-                lines.append(f"{ind}if {const(step.test)}(get):")
-                emit(step.then, ind + "    ")
-                if step.otherwise:
-                    lines.append(f"{ind}else:")
-                    emit(step.otherwise, ind + "    ")
+                at = None if self.chain is None else self.chain[1]
+                self.out(ind, f"if {self.cond(step.test)}:")
+                self.branch(step.then, ind + "    ", d, likely and step.likely, at)
+                self.out(ind, "else:")
+                self.branch(step.otherwise, ind + "    ", d, likely and not step.likely, at)
             elif t is IfRoom:
+                at = None if self.chain is None else self.chain[1]
                 need = sum(r.bits for r in step.then)
-                lines.append(f"{ind}if {const(step.test)}(get) and end - cur.pos >= {need}:")
-                emit(step.then, ind + "    ")
+                self.out(ind, f"if ({self.cond(step.test)}) and end - {self.here()} >= {need}:")
+                self.branch(step.then, ind + "    ", d, likely, at)
+                self.out(ind, "else:")
+                self.branch((), ind + "    ", d, False, at)
             elif t is Sub:
-                lines.append(
-                    f"{ind}v[{step.name!r}] = read_struct({const(step.struct)}, cur, end, get)"
-                )
-            elif t is Repeat:
-                sub = const(step.struct)
-                if step.count is not None:
-                    lines.append(
-                        f"{ind}v[{step.name!r}] = [read_struct({sub}, cur, end, get)"
-                        f" for _ in range(v[{step.count!r}])]"
-                    )
+                if likely:
+                    self.inline(step, ind, d)
                 else:
-                    lines.append(f"{ind}items = []")
-                    lines.append(f"{ind}while cur.pos < end:")
-                    lines.append(f"{ind}    items.append(read_struct({sub}, cur, end, get))")
-                    lines.append(f"{ind}v[{step.name!r}] = items")
-            elif t is Rest:
-                lines.append(f"{ind}n = (end - cur.pos) // 8")
-                lines.append(f"{ind}v[{step.name!r}] = cur.read_bytes(n) if n > 0 else b''")
-            elif t is Chars:
-                n = repr(step.count) if type(step.count) is int else f"v[{step.count!r}]"
-                lines.append(f"{ind}n = {n}")
-                lines.append(f"{ind}if cur.pos + 8 * n > end:")
-                lines.append(f"{ind}    raise _truncated_chars(CLS, {step.name!r}, n, cur.pos)")
-                lines.append(f"{ind}v[{step.name!r}] = cur.read_bytes(n).decode('latin-1')")
-            elif t is Custom:
-                lines.append(f"{ind}v.update({const(step.read)}(cur, end, get))")
-            else:  # pragma: no cover - a declaration error
-                raise TypeError(f"unknown layout step {step!r}")
+                    self.out(
+                        ind,
+                        f"L{d}_{step.name} = read_struct("
+                        f"{self.const(step.struct)}, cur, end, {self.getter()})",
+                    )
+            else:
+                if likely:
+                    self.sync(ind)
+                    self.chain = None
+                self.data_step(step, ind, d)
 
-    emit(cls._steps, "    ")
-    for name in cls._transient:
-        lines.append(f"    v.pop({name!r}, None)")
-    lines.append("    obj = CLS(**v)")
-    lines.append("    if rsv:")
-    lines.append("        obj._reserved = rsv")
-    lines.append("    return obj")
-    exec(compile("\n".join(lines), f"<reader {cls.__name__}>", "exec"), env)
-    reader = env["read"]
+    def alternatives(self, step: If, ind: str, d: int, likely: bool) -> None:
+        """Two single-run branches of one width: read the bits once and split them by
+        branch, so the chain goes on whichever branch the section takes."""
+        then, other = step.then[0], step.otherwise[0]
+        raw = Run(
+            (Field("alternatives", then.bits),), f"u{then.bits}", then.bits, True, ("alternatives",)
+        )
+        self.fetch(raw, ind, likely)
+        self.out(ind, "x = r[0]")
+        self.out(ind, f"if {self.cond(step.test)}:")
+        self.split(then, ind + "    ", d)
+        self.out(ind, "else:")
+        self.split(other, ind + "    ", d)
+
+    def split(self, run: Run, ind: str, d: int) -> None:
+        shift = run.bits
+        for f in run.fields:
+            shift -= f.bits
+            mask = (1 << f.bits) - 1
+            value = f"(x >> {shift}) & {mask}" if shift else f"x & {mask}"
+            if f.kind == "reserved":
+                self.out(ind, f"if {value} != {mask}: rsv{d}[{f.name!r}] = {value}")
+            elif f.kind == "flag":
+                self.out(ind, f"L{d}_{f.name} = bool({value})")
+            else:
+                self.out(ind, f"L{d}_{f.name} = {value}")
+
+    def branch(self, steps: tuple, ind: str, d: int, likely: bool, at: int | None) -> None:
+        if likely:
+            self.steps(steps, ind, d, True)
+            return
+        # Off the likely path: put the cursor where the path was at the If (``at`` bits into
+        # the chain), then read plainly. The chain state after the If is the likely
+        # branch's, so generating this branch must not change it.
+        saved = self.chain
+        if at is not None:
+            self.out(ind, f"if f: cur.pos = base + {at}; f = False")
+        self.chain = None
+        self.steps(steps, ind, d, False)
+        self.chain = saved
+
+    def open_scope(self, cls: type[Struct], ind: str, d: int) -> None:
+        names = frozenset(declared_names(cls))
+        self.scopes.append((d, names))
+        self.out(ind, f"rsv{d} = {{}}")
+        defaults = {f.name: f for f in dataclasses.fields(cls)}
+        for name in sorted(names):
+            f = defaults.get(name)
+            if f is not None and f.default is not dataclasses.MISSING:
+                value = f.default
+                lit = (
+                    repr(value)
+                    if value is None or type(value) in (bool, int)
+                    else (self.const(value))
+                )
+                self.out(ind, f"L{d}_{name} = {lit}")
+            else:
+                self.out(ind, f"L{d}_{name} = _UNSET")
+
+    def construct(self, cls: type[Struct], ind: str, d: int, target: str) -> None:
+        """Build the instance without running ``__init__``: every field is set here, read
+        or default, which is what ``__init__`` would do, at a fraction of the cost."""
+        names = self.scopes[-1][1]
+        items = []
+        for f in dataclasses.fields(cls):
+            if f.name in names:
+                value = f"L{d}_{f.name}"
+                if f.default is dataclasses.MISSING:
+                    value = (
+                        f"({value} if {value} is not _UNSET else {self.const(f.default_factory)}())"
+                    )
+            elif f.default is not dataclasses.MISSING:
+                value = self.const(f.default)
+            else:
+                value = f"{self.const(f.default_factory)}()"
+            items.append(f"{f.name!r}: {value}")
+        self.out(ind, f"{target} = _new({self.const(cls)})")
+        self.out(ind, f"{target}.__dict__.update({{{', '.join(items)}}})")
+        self.out(ind, f"if rsv{d}: {target}._reserved = rsv{d}")
+        self.scopes.pop()
+
+    def inline(self, step: Sub, ind: str, d: int) -> None:
+        child = step.struct
+        e = d + 1
+        self.open_scope(child, ind, e)
+        self.steps(child._steps, ind, e, True)
+        self.construct(child, ind, e, f"L{d}_{step.name}")
+
+    def data_step(self, step: Any, ind: str, d: int) -> None:
+        t = type(step)
+        if t is Repeat:
+            sub = self.const(step.struct)
+            if step.count is not None:
+                self.out(ind, f"getter = {self.getter()}")
+                self.out(
+                    ind,
+                    f"L{d}_{step.name} = [read_struct({sub}, cur, end, getter)"
+                    f" for _ in range({self.local(step.count)})]",
+                )
+            else:
+                self.out(ind, f"getter = {self.getter()}")
+                self.out(ind, "items = []")
+                self.out(ind, "while cur.pos < end:")
+                self.out(ind, f"    items.append(read_struct({sub}, cur, end, getter))")
+                self.out(ind, f"L{d}_{step.name} = items")
+        elif t is Rest:
+            self.out(ind, "n = (end - cur.pos) // 8")
+            self.out(ind, f"L{d}_{step.name} = cur.read_bytes(n) if n > 0 else b''")
+        elif t is Chars:
+            n = repr(step.count) if type(step.count) is int else self.local(step.count)
+            self.out(ind, f"n = {n}")
+            self.out(ind, "if cur.pos + 8 * n > end:")
+            self.out(ind, f"    raise _truncated_chars(CLS, {step.name!r}, n, cur.pos)")
+            self.out(ind, f"L{d}_{step.name} = cur.read_bytes(n).decode('latin-1')")
+        elif t is Custom:
+            self.out(ind, f"u = {self.const(step.read)}(cur, end, {self.getter()})")
+            for name in step.names:
+                self.out(ind, f"L{d}_{name} = u.get({name!r}, L{d}_{name})")
+        else:  # pragma: no cover - a declaration error
+            raise TypeError(f"unknown layout step {step!r}")
+
+    def build(self) -> Callable[[Cursor, int, Getter], Struct]:
+        cls = self.cls
+        self.lines = ["def read(cur, end, parent):", "    f = False; base = 0; g = None; lim = 0"]
+        self.open_scope(cls, "    ", 0)
+        self.steps(cls._steps, "    ", 0, True)
+        self.sync("    ")
+        self.construct(cls, "    ", 0, "obj")
+        self.out("    ", "return obj")
+        for runs, _, _, k in self.chains:
+            prefixes = []
+            for i in range(len(runs), 0, -1):
+                part = runs[:i]
+                prefixes.append((sum(r.bits for r in part), ", ".join(r.fmt for r in part), i))
+            self.env[f"CHAIN{k}"] = tuple(prefixes)
+            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"], self.env[f"CHAINRUNS{k}"] = (
+                prefixes[0]
+            )
+        source = "\n".join(self.lines)
+        exec(compile(source, f"<reader {cls.__name__}>", "exec"), self.env)
+        reader = self.env["read"]
+        reader.source = source
+        return reader
+
+
+_UNSET = object()
+
+
+def _make_getter(values: dict[str, Any], parent: Getter) -> Getter:
+    """Names of the enclosing structures, for a nested one read on its own."""
+    return lambda name: values[name] if name in values else parent(name)
+
+
+def _alternatives(step: If) -> bool:
+    """Whether both branches of ``step`` are one run each, of the same width."""
+    return (
+        len(step.then) == 1
+        and len(step.otherwise) == 1
+        and type(step.then[0]) is Run
+        and type(step.otherwise[0]) is Run
+        and step.then[0].bits == step.otherwise[0].bits
+    )
+
+
+def _generate_reader(cls: type[Struct]) -> Callable[[Cursor, int, Getter], Struct]:
+    """Turn the declaration into straight-line Python (compiled once per structure)."""
+    reader = _Gen(cls).build()
     cls._reader = reader
     return reader
 
@@ -568,7 +742,7 @@ def _write_steps(
             w.acc = acc
             w.nbits += step.bits
         elif type(step) is If:
-            branch = step.then if step.test(_getter(obj)) else step.otherwise
+            branch = step.then if _holds(step.test, obj) else step.otherwise
             _write_steps(cls, branch, obj, w, reserved_vals)
         elif type(step) is Sub:
             sub = get(step.name)
@@ -584,7 +758,7 @@ def _write_steps(
                 write_struct(item, w)
         elif type(step) is IfRoom:
             g = _getter(obj)
-            if step.test(g) and all(
+            if _holds(step.test, obj) and all(
                 g(f.name) is not None for s in step.then for f in s.fields if f.kind != "reserved"
             ):
                 _write_steps(cls, step.then, obj, w, reserved_vals)
@@ -613,6 +787,27 @@ def _write_steps(
 
 def _with_parent(child: Struct, parent: Struct) -> None:
     object.__setattr__(child, "_parent", parent)
+
+
+class _Names(dict):
+    """The names a condition reads, looked up on a structure and then its parents."""
+
+    def __init__(self, obj: Struct) -> None:
+        super().__init__()
+        self.get_name = _getter(obj)
+
+    def __missing__(self, name: str) -> Any:
+        return self.get_name(name)
+
+
+@functools.cache
+def _condition(test: str) -> Any:
+    return compile(test, f"<condition {test}>", "eval")
+
+
+def _holds(test: str, obj: Struct) -> bool:
+    """Evaluate a declared condition against an object being written."""
+    return bool(eval(_condition(test), {"__builtins__": {}}, _Names(obj)))
 
 
 def _getter(obj: Struct) -> Getter:

@@ -21,6 +21,7 @@ from scte35lab.cue.layout import (
     Cursor,
     ReadError,
     Struct,
+    Sub,
     Writer,
     flag,
     read_struct,
@@ -92,6 +93,25 @@ HEADER_FIELDS = (
 )
 
 
+def _headed_struct(command_cls: type[Struct]) -> type[Struct]:
+    """The section header, splice_command_type and one command class as one structure, so
+    the reader fetches them together along the likely path."""
+    annotations = {f.name: "Any" for f in SectionHeader.__dataclass_fields__.values()}
+    annotations.update(splice_command_type="int", command="Any")
+    namespace: dict[str, Any] = {
+        "__annotations__": annotations,
+        "NAME": "splice_info_section",
+        "LAYOUT": (*SectionHeader.LAYOUT, u("splice_command_type", 8), Sub("command", command_cls)),
+        "command": None,
+        "splice_command_type": 0,
+    }
+    namespace.update({f.name: f.default for f in SectionHeader.__dataclass_fields__.values()})
+    return structure(type(f"Headed{command_cls.__name__}", (Struct,), namespace))
+
+
+_HEADED = {cls: _headed_struct(cls) for cls in (*COMMANDS.values(), UnknownCommand)}
+
+
 def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
     """Decode one splice_info_section into the keyword arguments of ``Cue``."""
     n = len(data)
@@ -107,26 +127,25 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
             field="table_id",
             bit=0,
         )
-    cur = Cursor(data)
-    header = read_struct(SectionHeader, cur, 8 * n)
-    total = header.section_length + 3
+    section_length = ((data[1] & 0x0F) << 8) | data[2]
+    total = section_length + 3
     if total > n:
         raise TruncatedError(
-            f"section_length {header.section_length} needs {total} bytes, got {n}",
+            f"section_length {section_length} needs {total} bytes, got {n}",
             structure="splice_info_section",
             field="section_length",
             bit=12,
         )
     if total < n and any(b != 0xFF for b in data[total:]):
         raise LengthMismatchError(
-            f"section_length {header.section_length} says {total} bytes, got {n}",
+            f"section_length {section_length} says {total} bytes, got {n}",
             structure="splice_info_section",
             field="section_length",
             bit=12,
         )
     if total < HEADER_BYTES + 4:
         raise LengthMismatchError(
-            f"section_length {header.section_length} is too short for a section",
+            f"section_length {section_length} is too short for a section",
             structure="splice_info_section",
             field="section_length",
             bit=12,
@@ -142,33 +161,32 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
                 field="CRC_32",
                 bit=8 * (total - 4),
             )
-    values: dict[str, Any] = {name: getattr(header, name) for name in HEADER_FIELDS}
-    values["crc_32"] = crc_read
-    if header.encrypted_packet:
+    cur = Cursor(data)
+    body_end = 8 * (total - 4)
+    if data[4] & 0x80:  # encrypted_packet: only the header is in the clear
+        header = read_struct(SectionHeader, cur, body_end)
+        values: dict[str, Any] = {name: getattr(header, name) for name in HEADER_FIELDS}
+        values["crc_32"] = crc_read
         values["encrypted_data"] = data[13:-4]
         values["splice_command_length"] = header.splice_command_length
         values["command"] = None
         return values
-    body_end = 8 * (total - 4)
-    values.update(_decode_clear(cur, data, header.splice_command_length, body_end))
-    return values
-
-
-def _decode_clear(cur: Cursor, data: bytes, command_length: int, body_end: int) -> dict:
-    values: dict[str, Any] = {}
-    command_type = data[13]
-    cur.pos = 8 * HEADER_BYTES
+    command_length = ((data[11] & 0x0F) << 8) | data[12]
     legacy = command_length == LEGACY_COMMAND_LENGTH
-    cmd_end = body_end if legacy else 8 * HEADER_BYTES + 8 * command_length
+    cmd_end = body_end if legacy else 8 * (HEADER_BYTES + command_length)
     if cmd_end > body_end:
         raise LengthMismatchError(
             f"splice_command_length {command_length} runs past the section",
             structure="splice_info_section",
             field="splice_command_length",
-            bit=100,
+            bit=92,
         )
-    cls = COMMANDS.get(command_type, UnknownCommand)
-    command = _read_guarded(cls, cur, cmd_end)
+    command_type = data[13]
+    headed = _HEADED[COMMANDS.get(command_type, UnknownCommand)]
+    top = _read_guarded(headed, cur, cmd_end)
+    values = {name: getattr(top, name) for name in HEADER_FIELDS}
+    values["crc_32"] = crc_read
+    command = top.command
     if isinstance(command, UnknownCommand):
         command.splice_command_type = command_type
     if legacy:
@@ -177,7 +195,12 @@ def _decode_clear(cur: Cursor, data: bytes, command_length: int, body_end: int) 
         values["command_extra_bytes"] = data[cur.pos // 8 : cmd_end // 8]
         cur.pos = cmd_end
     values["command"] = command
+    values.update(_decode_descriptor_loop(cur, data, body_end))
+    return values
 
+
+def _decode_descriptor_loop(cur: Cursor, data: bytes, body_end: int) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     pos = cur.pos
     if pos + 16 > body_end:
         raise TruncatedError(

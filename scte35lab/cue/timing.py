@@ -12,7 +12,7 @@ class SpliceTime(Struct):
     LAYOUT = (
         derived_flag("time_specified_flag"),
         If(
-            lambda g: g("time_specified_flag"),
+            "time_specified_flag",
             (reserved(6), u("pts_time", 33)),
             (reserved(7),),
         ),

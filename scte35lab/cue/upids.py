@@ -83,6 +83,16 @@ def _read_upid(cur: Cursor, end: int, get: Getter) -> dict[str, Any]:
             field="segmentation_upid_length",
             bit=pos + 8,
         )
+    cls = STRUCTURED.get(upid_type)
+    if cls is not None and length >= 4:
+        start, stop = cur.pos, cur.pos + 8 * length
+        try:
+            value: Any = read_struct(cls, cur, stop)
+            if cur.pos == stop:
+                return {"segmentation_upid_type": upid_type, "segmentation_upid": value}
+        except TruncatedError:
+            pass
+        cur.pos = start
     data = cur.read_bytes(length) if length else b""
     return {"segmentation_upid_type": upid_type, "segmentation_upid": upid_value(upid_type, data)}
 
@@ -102,6 +112,7 @@ def _write_upid(w: Writer, get: Getter) -> None:
 
 
 UPID = Custom(("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid)
+STRUCTURED: dict[int, type[Struct]] = {0x0B: AtscContentIdentifier, 0x0C: Mpu}
 
 
 @structure
