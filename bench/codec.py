@@ -17,8 +17,14 @@ from collections.abc import Callable
 from scte35lab.cue import Cue
 
 CASES = {
-    "splice_insert": "/DAvAAAAAAAA///wFAVIAACPf+/+c2nALv4AUsz1AAAAAAAKAAhDVUVJAAABNWLbowo=",
-    "time_signal + 2 segmentation": (
+    "splice_insert + avail": (
+        "/DAvAAAAAAAA///wFAVIAACPf+/+c2nALv4AUsz1AAAAAAAKAAhDVUVJAAABNWLbowo="
+    ),
+    "time_signal + 2 seg (TI, TI)": (
+        "/DBIAAAAAAAAAP/wBQb/tB67hgAyAhdDVUVJQAABEn+fCAgAAAAALzE8BTUAAAIXQ1VFSUAAAEV/nwgIAAAAAC8x"
+        "PN4jAAAfiOPE"
+    ),
+    "time_signal + 2 seg (TI, MPU)": (
         "/DBfAAHsGNoe///wBQb+F08gCQBJAhxDVUVJxHIBUX//AAEgwfgICAAFH4HEcgFRNAIDAilDVUVJAAAAAH+/D"
         "BpWTU5VAV/G7ALs/RHgrKYAJrlBTzABAAAAAAEAAH2eFFg="
     ),

@@ -126,6 +126,7 @@ class Custom:
     names: tuple[str, ...]
     read: Callable[[Cursor, int, Getter], dict[str, Any]]
     write: Callable[[Writer, Getter], None]
+    reads_names: bool = False  # whether ``read`` looks at fields read before it
 
 
 # ----------------------------------------------------------------------------- compiled steps
@@ -140,6 +141,22 @@ class Run:
     bits: int
     plain: bool = False  # no reserved bits: values map straight to names
     names: tuple[str, ...] = ()
+    byte_widths: tuple[int, ...] | None = None  # when every field is whole bytes
+
+
+def _byte_widths(fields: list[Field] | tuple[Run, ...]) -> tuple[int, ...] | None:
+    """Byte widths of fields that are all whole-byte integers, else None."""
+    widths: list[int] = []
+    for f in fields:
+        if isinstance(f, Run):
+            if f.byte_widths is None:
+                return None
+            widths.extend(f.byte_widths)
+        elif f.kind == "flag" or f.bits % 8:
+            return None
+        else:
+            widths.append(f.bits // 8)
+    return tuple(widths)
 
 
 def _compile(items: tuple, reserved_seq: list[int] | None = None) -> tuple:
@@ -153,7 +170,10 @@ def _compile(items: tuple, reserved_seq: list[int] | None = None) -> tuple:
             fmt = ", ".join("bool" if f.kind == "flag" else f"u{f.bits}" for f in pending)
             plain = all(f.kind != "reserved" for f in pending)
             names = tuple(f.name for f in pending)
-            steps.append(Run(tuple(pending), fmt, sum(f.bits for f in pending), plain, names))
+            widths = _byte_widths(pending)
+            steps.append(
+                Run(tuple(pending), fmt, sum(f.bits for f in pending), plain, names, widths)
+            )
             pending.clear()
 
     for item in items:
@@ -266,12 +286,25 @@ class Cursor:
         self._at = 0
         self.ahead: dict[tuple[int, int], list] = {}
 
-    def read_list(self, fmt: str, bits: int) -> list:
-        """Read ``fmt`` (``bits`` long) at ``pos`` and advance."""
-        if self._at != self.pos:
-            self.reader.pos = self.pos
+    def read_list(self, fmt: str, bits: int, widths: tuple[int, ...] | None = None) -> list:
+        """Read ``fmt`` (``bits`` long) at ``pos`` and advance.
+
+        Bit-packed fields go through bitstring; a run of whole-byte integers at a byte
+        boundary (``widths``) is read as big-endian integers straight from the bytes."""
+        pos = self.pos
+        if widths is not None and not pos & 7:
+            i = pos >> 3
+            data = self.data
+            values = []
+            for w in widths:
+                values.append(int.from_bytes(data[i : i + w], "big"))
+                i += w
+            self.pos = pos + bits
+            return values
+        if self._at != pos:
+            self.reader.pos = pos
         values = self.reader.read_list(fmt)
-        self.pos += bits
+        self.pos = pos + bits
         self._at = self.pos
         return values
 
@@ -291,13 +324,19 @@ class Cursor:
 
 def read_struct(cls: type[Struct], cur: Cursor, end: int, parent: Getter | None = None) -> Struct:
     """Read one ``cls`` at ``cur`` without passing bit ``end``; return the instance."""
+    return reader_of(cls)(cur, end, parent or no_parent)
+
+
+def reader_of(cls: type[Struct]) -> Callable[[Cursor, int, Getter], Struct]:
+    """The generated reader of ``cls``: ``reader(cursor, end_bit, parent_getter)``."""
     reader = cls.__dict__.get("_reader")
     if reader is None:
         reader = _generate_reader(cls)
-    return reader(cur, end, parent or _no_parent)
+    return reader
 
 
-def _no_parent(name: str) -> Any:
+def no_parent(name: str) -> Any:
+    """The getter of a top-level structure: no enclosing fields."""
     return None
 
 
@@ -310,7 +349,7 @@ def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
             field=run.fields[0].name,
             bit=cur.pos,
         )
-    return cur.read_list(run.fmt, run.bits)
+    return cur.read_list(run.fmt, run.bits, run.byte_widths)
 
 
 def _fetch_chain(prefixes: tuple, cur: Cursor, end: int) -> tuple[bool, list, int, int]:
@@ -319,11 +358,11 @@ def _fetch_chain(prefixes: tuple, cur: Cursor, end: int) -> tuple[bool, list, in
     Returns (fetched?, values, bit position of the chain, number of runs fetched)."""
     pos = cur.pos
     room = end - pos
-    for bits, fmt, n in prefixes:
+    for bits, fmt, n, widths in prefixes:
         if bits <= room:
             if n == 1:
                 return False, [], pos, 0  # a single run reads as well on its own
-            return True, cur.read_list(fmt, bits), pos, n
+            return True, cur.read_list(fmt, bits, widths), pos, n
     return False, [], pos, 0
 
 
@@ -412,8 +451,8 @@ class _Gen:
             self.out(ind, f"if p + CHAINBITS{k} <= end:")
             self.out(
                 ind,
-                f"    g = cur.read_list(CHAINFMT{k}, CHAINBITS{k}); base = p; f = True; "
-                f"lim = CHAINRUNS{k}",
+                f"    g = cur.read_list(CHAINFMT{k}, CHAINBITS{k}, CHAINWIDTHS{k}); "
+                f"base = p; f = True; lim = CHAINRUNS{k}",
             )
             self.out(ind, "else:")
             self.out(ind, f"    f, g, base, lim = _fetch_chain(CHAIN{k}, cur, end)")
@@ -527,18 +566,14 @@ class _Gen:
         self.scopes.append((d, names))
         self.out(ind, f"rsv{d} = {{}}")
         defaults = {f.name: f for f in dataclasses.fields(cls)}
+        initial = []
         for name in sorted(names):
             f = defaults.get(name)
-            if f is not None and f.default is not dataclasses.MISSING:
-                value = f.default
-                lit = (
-                    repr(value)
-                    if value is None or type(value) in (bool, int)
-                    else (self.const(value))
-                )
-                self.out(ind, f"L{d}_{name} = {lit}")
-            else:
-                self.out(ind, f"L{d}_{name} = _UNSET")
+            has_default = f is not None and f.default is not dataclasses.MISSING
+            initial.append(f.default if has_default else _UNSET)
+        if names:  # one tuple unpack sets every local to its default
+            targets = ", ".join(f"L{d}_{name}" for name in sorted(names))
+            self.out(ind, f"{targets}, = {self.const(tuple(initial))}")
 
     def construct(self, cls: type[Struct], ind: str, d: int, target: str) -> None:
         """Build the instance without running ``__init__``: every field is set here, read
@@ -596,7 +631,8 @@ class _Gen:
             self.out(ind, f"    raise _truncated_chars(CLS, {step.name!r}, n, cur.pos)")
             self.out(ind, f"L{d}_{step.name} = cur.read_bytes(n).decode('latin-1')")
         elif t is Custom:
-            self.out(ind, f"u = {self.const(step.read)}(cur, end, {self.getter()})")
+            names = self.getter() if step.reads_names else "parent"
+            self.out(ind, f"u = {self.const(step.read)}(cur, end, {names})")
             for name in step.names:
                 self.out(ind, f"L{d}_{name} = u.get({name!r}, L{d}_{name})")
         else:  # pragma: no cover - a declaration error
@@ -614,11 +650,13 @@ class _Gen:
             prefixes = []
             for i in range(len(runs), 0, -1):
                 part = runs[:i]
-                prefixes.append((sum(r.bits for r in part), ", ".join(r.fmt for r in part), i))
+                fmt = ", ".join(r.fmt for r in part)
+                widths = _byte_widths(tuple(part))
+                prefixes.append((sum(r.bits for r in part), fmt, i, widths))
             self.env[f"CHAIN{k}"] = tuple(prefixes)
-            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"], self.env[f"CHAINRUNS{k}"] = (
-                prefixes[0]
-            )
+            bits, fmt, n, widths = prefixes[0]
+            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = bits, fmt
+            self.env[f"CHAINRUNS{k}"], self.env[f"CHAINWIDTHS{k}"] = n, widths
         source = "\n".join(self.lines)
         exec(compile(source, f"<reader {cls.__name__}>", "exec"), self.env)
         reader = self.env["read"]
@@ -842,7 +880,9 @@ __all__ = [
     "derived_flag",
     "encode_struct",
     "flag",
+    "no_parent",
     "read_struct",
+    "reader_of",
     "reserved",
     "structure",
     "u",

@@ -24,7 +24,9 @@ from scte35lab.cue.layout import (
     Sub,
     Writer,
     flag,
+    no_parent,
     read_struct,
+    reader_of,
     structure,
     u,
     write_struct,
@@ -183,10 +185,11 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
         )
     command_type = data[13]
     headed = _HEADED[COMMANDS.get(command_type, UnknownCommand)]
-    top = _read_guarded(headed, cur, cmd_end)
-    values = {name: getattr(top, name) for name in HEADER_FIELDS}
+    values = _read_guarded(headed, cur, cmd_end).__dict__  # a throwaway object's own dict
+    for name in ("table_id", "section_length", "splice_command_length", "splice_command_type"):
+        del values[name]
     values["crc_32"] = crc_read
-    command = top.command
+    command = values["command"]
     if isinstance(command, UnknownCommand):
         command.splice_command_type = command_type
     if legacy:
@@ -194,7 +197,6 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
     elif cur.pos < cmd_end:
         values["command_extra_bytes"] = data[cur.pos // 8 : cmd_end // 8]
         cur.pos = cmd_end
-    values["command"] = command
     values.update(_decode_descriptor_loop(cur, data, body_end))
     return values
 
@@ -255,12 +257,17 @@ def _read_descriptors(cur: Cursor, data: bytes, loop_end: int) -> list[SpliceDes
             out.append(PrivateDescriptor(tag, None, data[cur.pos // 8 : end // 8]))
             cur.pos = end
             continue
-        identifier = int.from_bytes(cur.read_bytes(4), "big")
+        i = cur.pos >> 3
+        identifier = int.from_bytes(data[i : i + 4], "big")
+        cur.pos += 32
         cls = DESCRIPTORS.get(tag) if identifier == CUEI else None
         if cls is None:
             d: SpliceDescriptor = PrivateDescriptor(tag, identifier, data[cur.pos // 8 : end // 8])
         else:
-            d = _read_guarded(cls, cur, end)
+            try:
+                d = reader_of(cls)(cur, end, no_parent)
+            except ReadError as exc:  # a bitstring read past the data: report it as ours
+                raise TruncatedError(str(exc), structure=cls.NAME, bit=cur.pos) from exc
             if cur.pos < end:
                 d.extra_bytes = data[cur.pos // 8 : end // 8]
         cur.pos = end
