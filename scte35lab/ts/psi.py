@@ -1,0 +1,279 @@
+"""PSI tables (ISO/IEC 13818-1 2.4.4): PAT and PMT, parsed and built, with CRC_32.
+
+A section is ``table_id(8) section_syntax_indicator(1) '0'(1) reserved(2)
+section_length(12)`` then ``section_length`` bytes, the last four of which are CRC_32
+(MPEG-2 CRC, whose residue over the whole section is zero).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scte35lab.cue.crc import crc32_mpeg2
+from scte35lab.errors import CrcError, StreamError, TruncatedError
+
+PAT_PID = 0x0000
+PAT_TABLE_ID = 0x00
+PMT_TABLE_ID = 0x02
+SCTE35_TABLE_ID = 0xFC
+SCTE35_STREAM_TYPE = 0x86
+REGISTRATION_DESCRIPTOR_TAG = 0x05
+CUEI = "CUEI"
+
+Descriptor = tuple[int, bytes]
+"""A descriptor as ``(descriptor_tag, body)``: the body excludes tag and length bytes."""
+
+STREAM_TYPES: dict[int, str] = {
+    0x01: "mpeg1video",
+    0x02: "mpeg2video",
+    0x03: "mp2",
+    0x04: "mp2",
+    0x05: "private_sections",
+    0x06: "private_pes",
+    0x0F: "aac",
+    0x10: "mpeg4",
+    0x11: "aac_latm",
+    0x15: "timed_id3",
+    0x1B: "h264",
+    0x24: "hevc",
+    0x33: "vvc",
+    0x42: "cavs",
+    0x81: "ac3",
+    0x82: "dts",
+    0x83: "truehd",
+    0x86: "scte_35",
+    0x87: "eac3",
+    0xD1: "dirac",
+    0xEA: "vc1",
+}
+VIDEO_STREAM_TYPES = frozenset({0x01, 0x02, 0x10, 0x1B, 0x24, 0x33, 0x42, 0xD1, 0xEA})
+AUDIO_STREAM_TYPES = frozenset({0x03, 0x04, 0x0F, 0x11, 0x81, 0x82, 0x83, 0x87})
+
+
+def section_length(data: bytes | bytearray, pos: int = 0) -> int:
+    """Total bytes of the section starting at ``pos`` (3 header bytes + section_length)."""
+    return 3 + (((data[pos + 1] & 0x0F) << 8) | data[pos + 2])
+
+
+def crc_ok(section: bytes | bytearray) -> bool:
+    """True when the section's trailing CRC_32 matches its bytes."""
+    return len(section) >= 4 and crc32_mpeg2(bytes(section)) == 0
+
+
+def with_crc(body: bytes) -> bytes:
+    """``body`` followed by its MPEG-2 CRC_32."""
+    return body + crc32_mpeg2(body).to_bytes(4, "big")
+
+
+def _check(section: bytes, table_id: int, name: str, verify_crc: bool) -> None:
+    if len(section) < 12:
+        raise TruncatedError(f"{len(section)} bytes, too short for a {name}", structure=name)
+    if section[0] != table_id:
+        raise StreamError(f"table_id 0x{section[0]:02x}, expected 0x{table_id:02x}", structure=name)
+    if section_length(section) != len(section):
+        raise TruncatedError(
+            f"section_length says {section_length(section)} bytes, have {len(section)}",
+            structure=name,
+            field="section_length",
+        )
+    if verify_crc and not crc_ok(section):
+        raise CrcError("CRC_32 does not match", structure=name, field="CRC_32")
+
+
+def _descriptors(data: bytes, name: str) -> list[Descriptor]:
+    out: list[Descriptor] = []
+    pos = 0
+    while pos + 2 <= len(data):
+        tag, length = data[pos], data[pos + 1]
+        if pos + 2 + length > len(data):
+            raise TruncatedError(f"descriptor 0x{tag:02x} overruns its loop", structure=name)
+        out.append((tag, bytes(data[pos + 2 : pos + 2 + length])))
+        pos += 2 + length
+    return out
+
+
+def _descriptor_bytes(descriptors: list[Descriptor] | tuple[Descriptor, ...]) -> bytes:
+    return b"".join(bytes([tag, len(body)]) + body for tag, body in descriptors)
+
+
+def registration(descriptors: list[Descriptor] | tuple[Descriptor, ...]) -> str | None:
+    """The format_identifier of the first registration descriptor (e.g. ``"CUEI"``), or None."""
+    for tag, body in descriptors:
+        if tag == REGISTRATION_DESCRIPTOR_TAG and len(body) >= 4:
+            return body[:4].decode("latin-1")
+    return None
+
+
+def registration_descriptor(format_identifier: str = CUEI) -> Descriptor:
+    """A registration_descriptor (tag 5) for a four-character format_identifier."""
+    ident = format_identifier.encode("ascii")
+    if len(ident) != 4:
+        raise ValueError("format_identifier must be four ASCII characters")
+    return (REGISTRATION_DESCRIPTOR_TAG, ident)
+
+
+@dataclass
+class Pat:
+    """program_association_section: program_number -> program_map_PID (0 -> network_PID)."""
+
+    programs: dict[int, int]
+    transport_stream_id: int = 1
+    version_number: int = 0
+    current_next_indicator: bool = True
+
+    @classmethod
+    def parse(cls, section: bytes, *, verify_crc: bool = True) -> Pat:
+        """Parse one PAT section (raises StreamError / CrcError / TruncatedError)."""
+        _check(section, PAT_TABLE_ID, "program_association_section", verify_crc)
+        programs: dict[int, int] = {}
+        for pos in range(8, len(section) - 4 - 3, 4):
+            number = (section[pos] << 8) | section[pos + 1]
+            programs[number] = ((section[pos + 2] & 0x1F) << 8) | section[pos + 3]
+        return cls(
+            programs=programs,
+            transport_stream_id=(section[3] << 8) | section[4],
+            version_number=(section[5] >> 1) & 0x1F,
+            current_next_indicator=bool(section[5] & 1),
+        )
+
+    def build(self) -> bytes:
+        """The section bytes, CRC included (reserved bits set to 1)."""
+        loop = b"".join(
+            bytes([n >> 8, n & 0xFF, 0xE0 | (pid >> 8), pid & 0xFF])
+            for n, pid in self.programs.items()
+        )
+        return _build_long_section(
+            PAT_TABLE_ID,
+            self.transport_stream_id,
+            self.version_number,
+            self.current_next_indicator,
+            loop,
+        )
+
+    @property
+    def pmt_pids(self) -> dict[int, int]:
+        """program_number -> PMT PID, without the network PID entry (program 0)."""
+        return {n: pid for n, pid in self.programs.items() if n != 0}
+
+
+@dataclass
+class EsInfo:
+    """One elementary stream of a PMT."""
+
+    stream_type: int
+    elementary_pid: int
+    descriptors: list[Descriptor] = field(default_factory=list)
+
+    @property
+    def registration(self) -> str | None:
+        return registration(self.descriptors)
+
+
+@dataclass
+class Pmt:
+    """TS_program_map_section."""
+
+    program_number: int
+    pcr_pid: int
+    streams: list[EsInfo]
+    program_descriptors: list[Descriptor] = field(default_factory=list)
+    version_number: int = 0
+    current_next_indicator: bool = True
+
+    @classmethod
+    def parse(cls, section: bytes, *, verify_crc: bool = True) -> Pmt:
+        """Parse one PMT section (raises StreamError / CrcError / TruncatedError)."""
+        name = "TS_program_map_section"
+        _check(section, PMT_TABLE_ID, name, verify_crc)
+        end = len(section) - 4
+        info_len = ((section[10] & 0x0F) << 8) | section[11]
+        pos = 12 + info_len
+        if pos > end:
+            raise TruncatedError("program_info_length overruns the section", structure=name)
+        program_descriptors = _descriptors(section[12:pos], name)
+        streams: list[EsInfo] = []
+        while pos + 5 <= end:
+            es_len = ((section[pos + 3] & 0x0F) << 8) | section[pos + 4]
+            if pos + 5 + es_len > end:
+                raise TruncatedError("ES_info_length overruns the section", structure=name)
+            streams.append(
+                EsInfo(
+                    stream_type=section[pos],
+                    elementary_pid=((section[pos + 1] & 0x1F) << 8) | section[pos + 2],
+                    descriptors=_descriptors(section[pos + 5 : pos + 5 + es_len], name),
+                )
+            )
+            pos += 5 + es_len
+        return cls(
+            program_number=(section[3] << 8) | section[4],
+            pcr_pid=((section[8] & 0x1F) << 8) | section[9],
+            streams=streams,
+            program_descriptors=program_descriptors,
+            version_number=(section[5] >> 1) & 0x1F,
+            current_next_indicator=bool(section[5] & 1),
+        )
+
+    def build(self) -> bytes:
+        """The section bytes, CRC included (reserved bits set to 1)."""
+        info = _descriptor_bytes(self.program_descriptors)
+        body = bytes(
+            [
+                0xE0 | (self.pcr_pid >> 8),
+                self.pcr_pid & 0xFF,
+                0xF0 | (len(info) >> 8),
+                len(info) & 0xFF,
+            ]
+        )
+        body += info
+        for es in self.streams:
+            d = _descriptor_bytes(es.descriptors)
+            body += bytes(
+                [
+                    es.stream_type,
+                    0xE0 | (es.elementary_pid >> 8),
+                    es.elementary_pid & 0xFF,
+                    0xF0 | (len(d) >> 8),
+                    len(d) & 0xFF,
+                ]
+            )
+            body += d
+        return _build_long_section(
+            PMT_TABLE_ID,
+            self.program_number,
+            self.version_number,
+            self.current_next_indicator,
+            body,
+        )
+
+    @property
+    def registration(self) -> str | None:
+        """The program-level registration format_identifier (``"CUEI"`` for SCTE-35)."""
+        return registration(self.program_descriptors)
+
+    def stream(self, pid: int) -> EsInfo | None:
+        """The elementary stream on ``pid``, if this program has one."""
+        for es in self.streams:
+            if es.elementary_pid == pid:
+                return es
+        return None
+
+
+def _build_long_section(
+    table_id: int, id_ext: int, version: int, current_next: bool, body: bytes
+) -> bytes:
+    length = 5 + len(body) + 4
+    if length > 1021:
+        raise StreamError(f"section of {length + 3} bytes exceeds 1024")
+    head = bytes(
+        [
+            table_id,
+            0xB0 | (length >> 8),
+            length & 0xFF,
+            id_ext >> 8,
+            id_ext & 0xFF,
+            0xC0 | ((version & 0x1F) << 1) | int(current_next),
+            0,  # section_number
+            0,  # last_section_number
+        ]
+    )
+    return with_crc(head + body)
