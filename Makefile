@@ -40,6 +40,8 @@ lint: venv
 
 bench: setup
 	$(PY) bench/codec.py
+	$(PY) bench/probe.py
+	$(PY) bench/store.py
 
 clean:
 	rm -rf .venv build *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts
