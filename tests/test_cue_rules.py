@@ -27,6 +27,7 @@ from scte35lab.cue import (
 )
 from scte35lab.cue.crc import crc32_mpeg2_reference
 from scte35lab.cue.tables import segmentation_type_name
+from scte35lab.errors import Scte35Error
 
 SPLICE_INSERT = "/DAvAAAAAAAA///wFAVIAACPf+/+c2nALv4AUsz1AAAAAAAKAAhDVUVJAAABNWLbowo="
 TIME_SIGNAL = "/DA0AAAAAAAA///wBQb+cr0AUAAeAhxDVUVJSAAAjn/PAAGlmbAICAAAAAAsoKGKNAIAmsnRfg=="
@@ -341,3 +342,46 @@ def test_repr_and_html_show_the_decoded_cue() -> None:
     assert "time_signal" in repr(cue) and "Provider Placement Opportunity Start" in repr(cue)
     html = cue._repr_html_()
     assert "<table" in html and "segmentation_type_id" in html and TIME_SIGNAL in html
+
+
+def test_segmentation_pair_builds_matching_start_and_end_cues() -> None:
+    from scte35lab.cue import Mpu
+
+    upid = Mpu(int.from_bytes(b"ADFR", "big"), b"break-7")
+    for kind, start_type in (
+        ("break", 0x22),
+        ("provider_ad", 0x30),
+        ("distributor_ad", 0x32),
+        ("provider_po", 0x34),
+        ("distributor_po", 0x36),
+    ):
+        out, back = Cue.segmentation_pair(
+            kind,
+            7,
+            900_000,
+            2_700_000,
+            upid_type=0x0C,
+            upid=upid,
+            segment_num=1,
+            segments_expected=1,
+        )
+        start = Cue.decode(out.encode()).segmentation_descriptors[0]
+        end = Cue.decode(back.encode()).segmentation_descriptors[0]
+        assert (start.segmentation_type_id, end.segmentation_type_id) == (
+            start_type,
+            start_type + 1,
+        )
+        assert start.segmentation_duration == 2_700_000 and end.segmentation_duration is None
+        assert start.segmentation_upid == end.segmentation_upid == upid
+        assert out.pts_time == 900_000 and back.pts_time == 3_600_000
+        assert out.validate() == [] and back.validate() == []
+
+
+def test_segmentation_pair_wraps_the_end_time_at_2_33() -> None:
+    _, back = Cue.segmentation_pair("break", 1, (1 << 33) - 90_000, 180_000)
+    assert back.pts_time == 90_000
+
+
+def test_segmentation_pair_refuses_an_unknown_kind() -> None:
+    with pytest.raises(Scte35Error, match="unknown segment kind"):
+        Cue.segmentation_pair("commercial", 1, 0, 1)

@@ -20,6 +20,15 @@ from scte35lab.cue.layout import (
 )
 from scte35lab.cue.timing import BreakDuration, SpliceTime
 
+# The end that splice_schedule events and splice_insert share: an optional break_duration,
+# then unique_program_id, avail_num and avails_expected.
+AVAIL_TAIL = (
+    If("duration_flag", (Sub("break_duration", BreakDuration),)),
+    u("unique_program_id", 16),
+    u("avail_num", 8),
+    u("avails_expected", 8),
+)
+
 
 class SpliceCommand(Struct):
     """Base of the commands; ``COMMAND_TYPE`` is the splice_command_type code."""
@@ -68,10 +77,7 @@ class ScheduleEvent(Struct):
                         Repeat("components", ScheduleComponent, "component_count"),
                     ),
                 ),
-                If("duration_flag", (Sub("break_duration", BreakDuration),)),
-                u("unique_program_id", 16),
-                u("avail_num", 8),
-                u("avails_expected", 8),
+                *AVAIL_TAIL,
             ),
         ),
     )
@@ -146,10 +152,7 @@ class SpliceInsert(SpliceCommand):
                     ),
                     likely=False,
                 ),
-                If("duration_flag", (Sub("break_duration", BreakDuration),)),
-                u("unique_program_id", 16),
-                u("avail_num", 8),
-                u("avails_expected", 8),
+                *AVAIL_TAIL,
             ),
         ),
     )

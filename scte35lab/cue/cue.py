@@ -19,11 +19,27 @@ from scte35lab.cue.commands import (
 )
 from scte35lab.cue.descriptors import SegmentationDescriptor, SpliceDescriptor
 from scte35lab.cue.section import decode_section, encode_section
-from scte35lab.cue.tables import command_name
+from scte35lab.cue.tables import END_OF, SUB_SEGMENT_TYPES, command_name
 from scte35lab.cue.timing import BreakDuration, SpliceTime
+from scte35lab.errors import InvalidFieldError
 
 PTS_MODULUS = 1 << 33
 TICKS_PER_SECOND = 90_000
+
+# segment kind -> its start segmentation_type_id (the end is the next id)
+SEGMENT_KINDS = {
+    "program": 0x10,
+    "chapter": 0x20,
+    "break": 0x22,
+    "provider_ad": 0x30,
+    "distributor_ad": 0x32,
+    "provider_po": 0x34,
+    "distributor_po": 0x36,
+    "provider_overlay_po": 0x38,
+    "distributor_overlay_po": 0x3A,
+    "provider_ad_block": 0x44,
+    "distributor_ad_block": 0x46,
+}
 
 
 @dataclass
@@ -263,6 +279,56 @@ class Cue:
         """A time_signal at ``pts_time`` (None: no time) with the given descriptors."""
         return cls(
             TimeSignal(SpliceTime(pts_time)), list(descriptors), pts_adjustment=pts_adjustment
+        )
+
+    @classmethod
+    def segmentation_pair(
+        cls,
+        kind: str,
+        segmentation_event_id: int,
+        start: int,
+        duration: int,
+        *,
+        upid_type: int = 0x00,
+        upid: Any = None,
+        segment_num: int = 0,
+        segments_expected: int = 0,
+        sub_segment_num: int | None = None,
+        sub_segments_expected: int | None = None,
+        pts_adjustment: int = 0,
+    ) -> tuple[Cue, Cue]:
+        """The time_signal start and end cues of one segment (``start``/``duration`` in
+        ticks): ``kind`` is ``break``, ``provider_ad``, ``distributor_ad``, ``provider_po``,
+        ``distributor_po``, ``provider_overlay_po``, ``distributor_overlay_po``,
+        ``provider_ad_block``, ``distributor_ad_block``, ``chapter`` or ``program``.
+
+        The start carries segmentation_duration (which a splicer needs to plan the break);
+        both carry the same event id and UPID so receivers pair them.
+        """
+        start_type = SEGMENT_KINDS.get(kind)
+        if start_type is None:
+            raise InvalidFieldError(
+                f"unknown segment kind {kind!r}; one of {', '.join(SEGMENT_KINDS)}",
+                structure="segmentation_descriptor",
+                field="segmentation_type_id",
+            )
+        common = dict(
+            segmentation_event_id=segmentation_event_id,
+            segmentation_upid_type=upid_type,
+            segmentation_upid=upid,
+            segment_num=segment_num,
+            segments_expected=segments_expected,
+        )
+        sub = {}
+        if start_type in SUB_SEGMENT_TYPES and sub_segment_num is not None:
+            sub = dict(sub_segment_num=sub_segment_num, sub_segments_expected=sub_segments_expected)
+        begin = SegmentationDescriptor(
+            segmentation_type_id=start_type, segmentation_duration=duration, **common, **sub
+        )
+        end = SegmentationDescriptor(segmentation_type_id=END_OF[start_type], **common)
+        return (
+            cls.time_signal(start, [begin], pts_adjustment=pts_adjustment),
+            cls.time_signal((start + duration) % PTS_MODULUS, [end], pts_adjustment=pts_adjustment),
         )
 
     # ------------------------------------------------------------------ notebook faces

@@ -20,6 +20,7 @@ from scte35lab.cue.descriptors import (
     descriptor_tag_of,
 )
 from scte35lab.cue.layout import Custom, Field, If, IfRoom, Repeat, Struct, Sub
+from scte35lab.cue.section import HEADER_FIELDS
 from scte35lab.cue.tables import SPLICE_DESCRIPTOR_TAGS, TEXT_UPID_TYPES, command_name
 from scte35lab.cue.upids import AtscContentIdentifier, MidUpid, Mpu, upid_text
 from scte35lab.errors import InvalidFieldError
@@ -28,17 +29,7 @@ TICK_FIELDS = frozenset(
     {"pts_time", "duration", "pts_adjustment", "segmentation_duration", "pts_offset"}
 )
 SKIP_EMPTY = frozenset({"extra_bytes", "alignment_stuffing", "command_extra_bytes"})
-HEADER_KEYS = (
-    "section_syntax_indicator",
-    "private_indicator",
-    "sap_type",
-    "protocol_version",
-    "encrypted_packet",
-    "encryption_algorithm",
-    "pts_adjustment",
-    "cw_index",
-    "tier",
-)
+HEADER_KEYS = HEADER_FIELDS
 # Written for readers, recomputed on encode: accepted and ignored by from_dict.
 COMPUTED_KEYS = frozenset(
     {
