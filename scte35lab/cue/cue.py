@@ -89,11 +89,11 @@ class Cue:
         # Every field is either in ``values`` or takes its default: set them directly rather
         # than through ``__init__`` (the decode hot path).
         cue = object.__new__(Cue)
-        fields = dict(_DEFAULTS)
+        fields = cue.__dict__
+        fields.update(_DEFAULTS)
         if "descriptors" not in values:
             fields["descriptors"] = []
         fields.update(values)
-        cue.__dict__.update(fields)
         return cue
 
     def encode(self) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -124,7 +125,7 @@ class Custom:
     """A syntax element with its own read/write functions (e.g. segmentation_upid)."""
 
     names: tuple[str, ...]
-    read: Callable[[Cursor, int, Getter], dict[str, Any]]
+    read: Callable[[Cursor, int, Getter], tuple]  # the values of ``names``, in order
     write: Callable[[Writer, Getter], None]
     reads_names: bool = False  # whether ``read`` looks at fields read before it
 
@@ -157,6 +158,27 @@ def _byte_widths(fields: list[Field] | tuple[Run, ...]) -> tuple[int, ...] | Non
         else:
             widths.append(f.bits // 8)
     return tuple(widths)
+
+
+_STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+@functools.cache
+def byte_unpacker(widths: tuple[int, ...] | None) -> Callable[[bytes, int], Any] | None:
+    """A function reading big-endian integers of these byte widths at a byte index."""
+    if widths is None:
+        return None
+    if all(w in _STRUCT_CODES for w in widths):
+        return struct.Struct(">" + "".join(_STRUCT_CODES[w] for w in widths)).unpack_from
+
+    def unpack(data: bytes, i: int) -> list[int]:
+        values = []
+        for w in widths:
+            values.append(int.from_bytes(data[i : i + w], "big"))
+            i += w
+        return values
+
+    return unpack
 
 
 def _compile(items: tuple, reserved_seq: list[int] | None = None) -> tuple:
@@ -227,6 +249,10 @@ class Struct:
     _steps: ClassVar[tuple] = ()
     _stored: ClassVar[frozenset[str]] = frozenset()
     _transient: ClassVar[tuple[str, ...]] = ()
+    # A structure read only to be unpacked (the section's head) reads into a plain dict,
+    # leaving out the fields named here.
+    AS_DICT: ClassVar[bool] = False
+    DICT_DROPS: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -286,21 +312,17 @@ class Cursor:
         self._at = 0
         self.ahead: dict[tuple[int, int], list] = {}
 
-    def read_list(self, fmt: str, bits: int, widths: tuple[int, ...] | None = None) -> list:
+    def read_list(
+        self, fmt: str, bits: int, whole_bytes: Callable[[bytes, int], Any] | None = None
+    ) -> Any:
         """Read ``fmt`` (``bits`` long) at ``pos`` and advance.
 
         Bit-packed fields go through bitstring; a run of whole-byte integers at a byte
-        boundary (``widths``) is read as big-endian integers straight from the bytes."""
+        boundary is read by ``whole_bytes`` (``byte_unpacker``) straight from the bytes."""
         pos = self.pos
-        if widths is not None and not pos & 7:
-            i = pos >> 3
-            data = self.data
-            values = []
-            for w in widths:
-                values.append(int.from_bytes(data[i : i + w], "big"))
-                i += w
+        if whole_bytes is not None and not pos & 7:
             self.pos = pos + bits
-            return values
+            return whole_bytes(self.data, pos >> 3)
         if self._at != pos:
             self.reader.pos = pos
         values = self.reader.read_list(fmt)
@@ -349,7 +371,7 @@ def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
             field=run.fields[0].name,
             bit=cur.pos,
         )
-    return cur.read_list(run.fmt, run.bits, run.byte_widths)
+    return cur.read_list(run.fmt, run.bits, byte_unpacker(run.byte_widths))
 
 
 def _fetch_chain(prefixes: tuple, cur: Cursor, end: int) -> tuple[bool, list, int, int]:
@@ -390,6 +412,7 @@ class _Gen:
             "_make_getter": _make_getter,
             "_UNSET": _UNSET,
             "_new": object.__new__,
+            "_put": _put,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -441,8 +464,9 @@ class _Gen:
             return "cur.pos"
         return f"(base + {self.chain[1]} if f else cur.pos)"
 
-    def fetch(self, step: Run, ind: str, likely: bool) -> None:
-        """Emit ``r = <the values of step>``."""
+    def fetch(self, step: Run, ind: str, likely: bool) -> int | None:
+        """Emit what precedes reading ``step``; return its index in the fetched chain
+        (``g``), or None when it is read on its own."""
         if likely and self.chain is None:
             k = len(self.chains)
             self.chain = [[], 0, 0, k]
@@ -456,32 +480,47 @@ class _Gen:
             )
             self.out(ind, "else:")
             self.out(ind, f"    f, g, base, lim = _fetch_chain(CHAIN{k}, cur, end)")
-        run = self.const(step)
-        if likely and self.chain is not None:
-            c = self.chain
-            if c[0]:
-                self.out(ind, f"if f and lim <= {len(c[0])}: cur.pos = base + {c[1]}; f = False")
-            self.out(
-                ind,
-                f"r = g[{c[2]}:{c[2] + len(step.fields)}] if f else "
-                f"_read_run(CLS, {run}, cur, end)",
-            )
-            c[0].append(step)
-            c[1] += step.bits
-            c[2] += len(step.fields)
-        else:
-            self.out(ind, f"r = _read_run(CLS, {run}, cur, end)")
+        if not (likely and self.chain is not None):
+            return None
+        c = self.chain
+        if c[0]:
+            self.out(ind, f"if f and lim <= {len(c[0])}: cur.pos = base + {c[1]}; f = False")
+        at = c[2]
+        c[0].append(step)
+        c[1] += step.bits
+        c[2] += len(step.fields)
+        return at
 
-    # ---- steps
+    def values(
+        self, step: Run, ind: str, likely: bool, assign: Callable[[str, str, int], None]
+    ) -> None:
+        """Emit the read of ``step``; ``assign(indent, source, first)`` emits what to do with
+        the values, ``source`` formatting value ``j`` from index ``first`` on."""
+        at = self.fetch(step, ind, likely)
+        run = self.const(step)
+        if at is None:
+            self.out(ind, f"r = _read_run(CLS, {run}, cur, end)")
+            assign(ind, "r[{j}]", 0)
+            return
+        self.out(ind, "if f:")
+        assign(ind + "    ", "g[{j}]", at)
+        self.out(ind, "else:")
+        self.out(ind + "    ", f"r = _read_run(CLS, {run}, cur, end)")
+        assign(ind + "    ", "r[{j}]", 0)
 
     def run(self, step: Run, ind: str, d: int, likely: bool) -> None:
-        self.fetch(step, ind, likely)
-        for j, f in enumerate(step.fields):
-            if f.kind == "reserved":
-                ones = (1 << f.bits) - 1
-                self.out(ind, f"if r[{j}] != {ones}: rsv{d}[{f.name!r}] = r[{j}]")
-            else:
-                self.out(ind, f"L{d}_{f.name} = r[{j}]")
+        def assign(ind: str, source: str, at: int) -> None:
+            for j, f in enumerate(step.fields):
+                value = source.format(j=at + j)
+                if f.kind == "reserved":
+                    ones = (1 << f.bits) - 1
+                    self.out(
+                        ind, f"if {value} != {ones}: rsv{d} = _put(rsv{d}, {f.name!r}, {value})"
+                    )
+                else:
+                    self.out(ind, f"L{d}_{f.name} = {value}")
+
+        self.values(step, ind, likely, assign)
 
     def steps(self, steps: tuple, ind: str, d: int, likely: bool) -> None:
         if not steps:
@@ -527,8 +566,11 @@ class _Gen:
         raw = Run(
             (Field("alternatives", then.bits),), f"u{then.bits}", then.bits, True, ("alternatives",)
         )
-        self.fetch(raw, ind, likely)
-        self.out(ind, "x = r[0]")
+
+        def assign(i: str, source: str, at: int) -> None:
+            self.out(i, f"x = {source.format(j=at)}")
+
+        self.values(raw, ind, likely, assign)
         self.out(ind, f"if {self.cond(step.test)}:")
         self.split(then, ind + "    ", d)
         self.out(ind, "else:")
@@ -541,7 +583,7 @@ class _Gen:
             mask = (1 << f.bits) - 1
             value = f"(x >> {shift}) & {mask}" if shift else f"x & {mask}"
             if f.kind == "reserved":
-                self.out(ind, f"if {value} != {mask}: rsv{d}[{f.name!r}] = {value}")
+                self.out(ind, f"if {value} != {mask}: rsv{d} = _put(rsv{d}, {f.name!r}, {value})")
             elif f.kind == "flag":
                 self.out(ind, f"L{d}_{f.name} = bool({value})")
             else:
@@ -564,7 +606,7 @@ class _Gen:
     def open_scope(self, cls: type[Struct], ind: str, d: int) -> None:
         names = frozenset(declared_names(cls))
         self.scopes.append((d, names))
-        self.out(ind, f"rsv{d} = {{}}")
+        self.out(ind, f"rsv{d} = None")
         defaults = {f.name: f for f in dataclasses.fields(cls)}
         initial = []
         for name in sorted(names):
@@ -591,7 +633,12 @@ class _Gen:
                 value = self.const(f.default)
             else:
                 value = f"{self.const(f.default_factory)}()"
-            items.append(f"{f.name!r}: {value}")
+            if f.name not in cls.DICT_DROPS:
+                items.append(f"{f.name!r}: {value}")
+        if d == 0 and cls.AS_DICT:
+            self.out(ind, f"{target} = {{{', '.join(items)}}}")
+            self.scopes.pop()
+            return
         self.out(ind, f"{target} = _new({self.const(cls)})")
         self.out(ind, f"{target}.__dict__.update({{{', '.join(items)}}})")
         self.out(ind, f"if rsv{d}: {target}._reserved = rsv{d}")
@@ -632,9 +679,8 @@ class _Gen:
             self.out(ind, f"L{d}_{step.name} = cur.read_bytes(n).decode('latin-1')")
         elif t is Custom:
             names = self.getter() if step.reads_names else "parent"
-            self.out(ind, f"u = {self.const(step.read)}(cur, end, {names})")
-            for name in step.names:
-                self.out(ind, f"L{d}_{name} = u.get({name!r}, L{d}_{name})")
+            targets = ", ".join(f"L{d}_{name}" for name in step.names)
+            self.out(ind, f"{targets}, = {self.const(step.read)}(cur, end, {names})")
         else:  # pragma: no cover - a declaration error
             raise TypeError(f"unknown layout step {step!r}")
 
@@ -651,7 +697,7 @@ class _Gen:
             for i in range(len(runs), 0, -1):
                 part = runs[:i]
                 fmt = ", ".join(r.fmt for r in part)
-                widths = _byte_widths(tuple(part))
+                widths = byte_unpacker(_byte_widths(tuple(part)))
                 prefixes.append((sum(r.bits for r in part), fmt, i, widths))
             self.env[f"CHAIN{k}"] = tuple(prefixes)
             bits, fmt, n, widths = prefixes[0]
@@ -665,6 +711,13 @@ class _Gen:
 
 
 _UNSET = object()
+
+
+def _put(reserved: dict[str, int] | None, name: str, value: int) -> dict[str, int]:
+    """Record a reserved field read with a value other than all ones."""
+    reserved = reserved or {}
+    reserved[name] = value
+    return reserved
 
 
 def _make_getter(values: dict[str, Any], parent: Getter) -> Getter:

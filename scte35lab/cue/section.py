@@ -106,12 +106,17 @@ def _headed_struct(command_cls: type[Struct]) -> type[Struct]:
         "LAYOUT": (*SectionHeader.LAYOUT, u("splice_command_type", 8), Sub("command", command_cls)),
         "command": None,
         "splice_command_type": 0,
+        "AS_DICT": True,
+        "DICT_DROPS": frozenset(
+            {"table_id", "section_length", "splice_command_length", "splice_command_type"}
+        ),
     }
     namespace.update({f.name: f.default for f in SectionHeader.__dataclass_fields__.values()})
     return structure(type(f"Headed{command_cls.__name__}", (Struct,), namespace))
 
 
 _HEADED = {cls: _headed_struct(cls) for cls in (*COMMANDS.values(), UnknownCommand)}
+_DESCRIPTOR_READERS = {tag: reader_of(cls) for tag, cls in DESCRIPTORS.items()}
 
 
 def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
@@ -185,9 +190,7 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
         )
     command_type = data[13]
     headed = _HEADED[COMMANDS.get(command_type, UnknownCommand)]
-    values = _read_guarded(headed, cur, cmd_end).__dict__  # a throwaway object's own dict
-    for name in ("table_id", "section_length", "splice_command_length", "splice_command_type"):
-        del values[name]
+    values: dict[str, Any] = _read_guarded(headed, cur, cmd_end)  # AS_DICT: header fields
     values["crc_32"] = crc_read
     command = values["command"]
     if isinstance(command, UnknownCommand):
@@ -197,12 +200,14 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
     elif cur.pos < cmd_end:
         values["command_extra_bytes"] = data[cur.pos // 8 : cmd_end // 8]
         cur.pos = cmd_end
-    values.update(_decode_descriptor_loop(cur, data, body_end))
+    _decode_descriptor_loop(cur, data, body_end, values)
     return values
 
 
-def _decode_descriptor_loop(cur: Cursor, data: bytes, body_end: int) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def _decode_descriptor_loop(
+    cur: Cursor, data: bytes, body_end: int, values: dict[str, Any]
+) -> None:
+    """Read descriptor_loop_length, the descriptors and the stuffing into ``values``."""
     pos = cur.pos
     if pos + 16 > body_end:
         raise TruncatedError(
@@ -222,7 +227,6 @@ def _decode_descriptor_loop(cur: Cursor, data: bytes, body_end: int) -> dict[str
         )
     values["descriptors"] = _read_descriptors(cur, data, loop_end)
     values["alignment_stuffing"] = data[loop_end // 8 : body_end // 8]
-    return values
 
 
 def _read_guarded(cls: type[Struct], cur: Cursor, end: int) -> Any:
@@ -265,7 +269,7 @@ def _read_descriptors(cur: Cursor, data: bytes, loop_end: int) -> list[SpliceDes
             d: SpliceDescriptor = PrivateDescriptor(tag, identifier, data[cur.pos // 8 : end // 8])
         else:
             try:
-                d = reader_of(cls)(cur, end, no_parent)
+                d = _DESCRIPTOR_READERS[tag](cur, end, no_parent)
             except ReadError as exc:  # a bitstring read past the data: report it as ours
                 raise TruncatedError(str(exc), structure=cls.NAME, bit=cur.pos) from exc
             if cur.pos < end:

@@ -69,7 +69,7 @@ class Mpu(Struct):
     private_data: bytes = b""
 
 
-def _read_upid(cur: Cursor, end: int, get: Getter) -> dict[str, Any]:
+def _read_upid(cur: Cursor, end: int, get: Getter) -> tuple[int, Any]:
     pos = cur.pos
     if end - pos < 16:
         raise TruncatedError(
@@ -89,12 +89,12 @@ def _read_upid(cur: Cursor, end: int, get: Getter) -> dict[str, Any]:
         try:
             value: Any = read_struct(cls, cur, stop)
             if cur.pos == stop:
-                return {"segmentation_upid_type": upid_type, "segmentation_upid": value}
+                return upid_type, value
         except TruncatedError:
             pass
         cur.pos = start
     data = cur.read_bytes(length) if length else b""
-    return {"segmentation_upid_type": upid_type, "segmentation_upid": upid_value(upid_type, data)}
+    return upid_type, upid_value(upid_type, data)
 
 
 def _write_upid(w: Writer, get: Getter) -> None:
