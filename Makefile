@@ -31,11 +31,11 @@ demo: setup
 
 # pytest exits 5 when it collects no test; make treats any non-zero exit as failure.
 test: setup
-	$(PY) -m ruff check scte35lab tests bench
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 lint: venv
-	$(PY) -m ruff check scte35lab tests bench
+	$(PY) -m ruff check .
 	$(PY) -m ruff format --check scte35lab tests bench
 
 bench: setup
