@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 APT_PKGS := ffmpeg srt-tools nginx libnginx-mod-rtmp chromium
 APT_BINS := ffmpeg ffprobe srt-live-transmit nginx chromium
 
-.PHONY: setup system venv demo test lint bench clean
+.PHONY: setup system venv browser-deps demo test lint bench clean
 
 setup: system venv
 
@@ -29,8 +29,14 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(PY) -m scte35lab demo
 
+# The real players (hls.js, dash.js) the browser tests serve to headless Chromium.
+browser-deps: tests/browser/node_modules/.package-lock.json
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+
 # pytest exits 5 when it collects no test; make treats any non-zero exit as failure.
-test: setup
+test: setup browser-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
@@ -42,6 +48,7 @@ bench: setup
 	$(PY) bench/codec.py
 	$(PY) bench/probe.py
 	$(PY) bench/store.py
+	$(PY) bench/hls.py
 
 clean:
 	rm -rf .venv build *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts

@@ -20,6 +20,7 @@ log = logging.getLogger("scte35lab")
 COMMAND_MODULES = (
     "scte35lab.cli_cue",
     "scte35lab.cli_probe",
+    "scte35lab.cli_manifest",
     "scte35lab.cli_demo",
 )
 

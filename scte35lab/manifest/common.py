@@ -1,0 +1,216 @@
+"""What the playlist and MPD readers share: fetching, cue fields, the result table."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pandas as pd
+
+from scte35lab.cue import Cue
+from scte35lab.errors import CrcError, Scte35Error, StreamError
+from scte35lab.ts.pes import CLOCK
+
+log = logging.getLogger(__name__)
+
+FETCH_TIMEOUT = 10.0
+
+# The columns of probe(...).cues, in order; those that need the transport stream stay NA.
+PROBE_COLUMNS = [
+    "packet",
+    "offset",
+    "pid",
+    "carriage",
+    "arrival_pts",
+    "arrival_time",
+    "pcr",
+    "pcr_seconds",
+    "pes_pts",
+    "splice_command_type",
+    "command_name",
+    "splice_event_id",
+    "out_of_network_indicator",
+    "pts_time",
+    "pts_adjustment",
+    "splice_point",
+    "splice_time",
+    "preroll",
+    "break_duration",
+    "break_duration_seconds",
+    "segmentation_type_id",
+    "segmentation_type_name",
+    "segmentation_event_id",
+    "segmentation_upid_type",
+    "upid",
+    "crc_ok",
+    "decode_error",
+    "base64",
+    "key",
+]
+
+# What only manifests have: where the tag is and when it says the cue happens.
+MANIFEST_COLUMNS = [
+    "source",
+    "tag",
+    "line",
+    "kind",
+    "id",
+    "segment",
+    "uri",
+    "segment_start",
+    "signalled_time",
+    "actual_time",
+    "position_error",
+    "signalled_duration",
+    "elapsed",
+    "problem",
+]
+
+_INT_COLUMNS = [
+    "packet",
+    "offset",
+    "arrival_pts",
+    "pcr",
+    "pes_pts",
+    "splice_command_type",
+    "splice_event_id",
+    "pts_time",
+    "pts_adjustment",
+    "splice_point",
+    "break_duration",
+    "segmentation_type_id",
+    "segmentation_event_id",
+    "segmentation_upid_type",
+    "segment",
+    "line",
+]
+_FLOAT_COLUMNS = [
+    "arrival_time",
+    "pcr_seconds",
+    "splice_time",
+    "preroll",
+    "break_duration_seconds",
+    "segment_start",
+    "signalled_time",
+    "actual_time",
+    "position_error",
+    "signalled_duration",
+    "elapsed",
+]
+
+
+def is_url(path: str | os.PathLike) -> bool:
+    return isinstance(path, str) and urllib.parse.urlsplit(path).scheme in ("http", "https")
+
+
+def fetch(location: str | os.PathLike) -> bytes:
+    """The bytes at a path or http(s) URL; a clear error when it cannot be had."""
+    if is_url(location):
+        try:
+            with urllib.request.urlopen(str(location), timeout=FETCH_TIMEOUT) as resp:
+                return resp.read()
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise StreamError(f"cannot fetch {location}: {exc}") from exc
+    with open(location, "rb") as f:
+        return f.read()
+
+
+def resolve(base: str | os.PathLike, ref: str) -> str:
+    """A URI in a manifest, resolved against the manifest's own location."""
+    if is_url(ref) or os.path.isabs(ref):
+        return ref
+    if is_url(base):
+        return urllib.parse.urljoin(str(base), ref)
+    return os.path.join(os.path.dirname(os.fspath(base)), ref)
+
+
+def decode_payload(
+    text: str, *, hexadecimal: bool | None = None
+) -> tuple[bytes | None, str | None]:
+    """Section bytes from a base64 or 0x-hex attribute value: (bytes, error)."""
+    value = text.strip().strip('"')
+    try:
+        if hexadecimal or (hexadecimal is None and value[:2].lower() == "0x"):
+            body = value[2:] if value[:2].lower() == "0x" else value
+            return bytes.fromhex(body), None
+        return base64.b64decode(value, validate=True), None
+    except (ValueError, binascii.Error) as exc:
+        return None, f"payload is neither valid hex nor base64: {exc}"
+
+
+def cue_fields(section: bytes | None) -> dict[str, Any]:
+    """The probe cue columns for one section (decode errors reported, not raised)."""
+    out: dict[str, Any] = {}
+    if section is None:
+        return out
+    out["base64"] = base64.b64encode(section).decode("ascii")
+    try:
+        cue = Cue.decode(section)
+        out["crc_ok"] = True
+    except CrcError as exc:
+        out["crc_ok"] = False
+        out["decode_error"] = str(exc)
+        try:
+            cue = Cue.decode(section, check_crc=False)
+        except Scte35Error:
+            return out
+    except Scte35Error as exc:
+        out["crc_ok"] = False
+        out["decode_error"] = str(exc)
+        return out
+    out["splice_command_type"] = cue.splice_command_type
+    out["command_name"] = cue.command_name
+    out["splice_event_id"] = cue.splice_event_id
+    out["out_of_network_indicator"] = cue.out_of_network_indicator
+    out["pts_time"] = cue.pts_time
+    out["pts_adjustment"] = cue.pts_adjustment
+    out["splice_point"] = cue.splice_point
+    duration = cue.break_duration
+    segs = cue.segmentation_descriptors
+    seg = segs[0] if segs else None
+    if seg is not None:
+        out["segmentation_type_id"] = seg.segmentation_type_id
+        out["segmentation_type_name"] = seg.segmentation_type_name
+        out["segmentation_event_id"] = seg.segmentation_event_id
+        out["segmentation_upid_type"] = seg.segmentation_upid_type
+        out["upid"] = seg.upid_text or None
+        if duration is None:
+            duration = seg.segmentation_duration
+    out["break_duration"] = duration
+    out["break_duration_seconds"] = None if duration is None else duration / CLOCK
+    event = (
+        cue.splice_event_id
+        if cue.splice_event_id is not None
+        else (seg.segmentation_event_id if seg is not None else None)
+    )
+    kind = cue.command_name
+    if seg is not None:
+        kind = f"{kind}/0x{seg.segmentation_type_id:02x}"
+    elif cue.out_of_network_indicator is not None:
+        kind = f"{kind}/{'out' if cue.out_of_network_indicator else 'in'}"
+    point = "" if cue.splice_point is None else str(cue.splice_point)
+    out["key"] = f"{kind}:{'' if event is None else event}@{point}"
+    return out
+
+
+def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The result frame: probe's cue columns, then the manifest columns, tidy dtypes."""
+    df = pd.DataFrame(rows, columns=PROBE_COLUMNS + MANIFEST_COLUMNS)
+    for col in _INT_COLUMNS:
+        df[col] = pd.array(df[col].tolist(), dtype="Int64") if len(df) else df[col].astype("Int64")
+    for col in _FLOAT_COLUMNS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    df["pid"] = df["pid"].astype("Int64")
+    df["out_of_network_indicator"] = df["out_of_network_indicator"].astype("boolean")
+    df["crc_ok"] = df["crc_ok"].astype("boolean")
+    for col in ("decode_error", "problem", "base64", "key", "upid", "id", "uri", "source"):
+        df[col] = df[col].astype("string")
+    for col in ("carriage", "command_name", "segmentation_type_name", "tag", "kind"):
+        df[col] = df[col].astype("category")
+    return df
