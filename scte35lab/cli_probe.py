@@ -31,7 +31,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="tables of a TS capture: pids, frames, cues, errors, packets",
         description="Read an MPEG-TS capture once and print one of its tables.",
     )
-    p.add_argument("file", help="TS capture (188/192/204-byte packets); '-' reads stdin")
+    p.add_argument(
+        "file",
+        help="TS capture (188/192/204-byte packets), '-' for stdin, or an HLS playlist "
+        "(.m3u8) or DASH MPD (.mpd), path or URL, whose cue signalling is read",
+    )
     p.add_argument("--table", choices=TABLES, default="cues", help="which table (default: cues)")
     p.add_argument(
         "--format", choices=FORMATS, default="table", help="output format (default: table)"
@@ -64,6 +68,9 @@ def probe_command(args: argparse.Namespace) -> int:
     """Run ``probe`` for parsed ``args``; print the table; return the exit code."""
     from scte35lab.analysis import probe
 
+    reader = _manifest_reader(args.file)
+    if reader is not None:
+        return _manifest_command(args, reader)
     source: Any = sys.stdin.buffer if args.file == "-" else args.file
     try:
         p = probe(
@@ -96,6 +103,39 @@ def probe_command(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         # the reader (``| head``) has gone: not an error, and no traceback at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _manifest_reader(target: str) -> Any:
+    """``probe_playlist`` or ``probe_mpd`` when ``target`` names a manifest, else None."""
+    path = target.split("?", 1)[0].split("#", 1)[0].lower()
+    if path.endswith((".m3u8", ".m3u")):
+        from scte35lab.manifest import probe_playlist
+
+        return probe_playlist
+    if path.endswith(".mpd"):
+        from scte35lab.manifest import probe_mpd
+
+        return probe_mpd
+    return None
+
+
+def _manifest_command(args: argparse.Namespace, reader: Any) -> int:
+    """The cue signalling of a playlist or MPD, as the cues table."""
+    if args.table != "cues" or args.pids:
+        print(
+            "error: probe: manifests have only a cues table (no --table other than cues, no --pid)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        df = reader(args.file)
+    except (Scte35Error, OSError) as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: probe: {e}", file=sys.stderr)
+        return 2
+    write_table(df, args.format)
     return 0
 
 

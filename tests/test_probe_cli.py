@@ -55,3 +55,23 @@ def test_missing_file_is_one_line_on_stderr_and_exit_2():
 def test_bad_pid_argument_is_a_usage_error():
     done = _run(str(SAMPLES / "h264_aac.ts"), "--pid", "9000")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_probe_of_a_playlist_prints_its_cue_signalling(tmp_path, capsys):
+    from scte35lab.cli import main as cli_main
+
+    assert cli_main(["hls", str(SAMPLES / "cues_ok.ts"), str(tmp_path), "--tags", "daterange"]) == 0
+    capsys.readouterr()
+    assert cli_main(["probe", str(tmp_path / "index.m3u8"), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["tag"] for r in rows} == {"EXT-X-DATERANGE"}
+    assert {r["splice_point"] for r in rows} == {1440000, 1620000}
+
+
+def test_probe_of_a_manifest_refuses_tables_it_has_not(tmp_path, capsys):
+    from scte35lab.cli import main as cli_main
+
+    (tmp_path / "x.m3u8").write_text("#EXTM3U\n")
+    assert cli_main(["probe", str(tmp_path / "x.m3u8"), "--table", "frames"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "only a cues table" in err[0]
