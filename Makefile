@@ -48,6 +48,7 @@ bench: setup
 	$(PY) bench/codec.py
 	$(PY) bench/probe.py
 	$(PY) bench/store.py
+	$(PY) bench/inject.py
 	$(PY) bench/hls.py
 
 clean:
