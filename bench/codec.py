@@ -31,25 +31,32 @@ CASES = {
 }
 
 
-def rate(fn: Callable[[], object], seconds: float = 1.0) -> float:
-    """Calls per second of ``fn``, best of three runs of about ``seconds`` / 3 each."""
-    n = 1
-    while True:
+def rates(mine: Callable[[], object], peer: Callable[[], object], rounds: int = 9) -> tuple:
+    """Calls per second of ``mine`` and ``peer``: the best of ``rounds`` rounds, the two timed
+    alternately in each round so that load on the machine falls on both alike."""
+
+    def calls_for(fn: Callable[[], object]) -> int:
+        n = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            if time.perf_counter() - t0 > 0.02:
+                return max(1, int(n * 0.1 / (time.perf_counter() - t0)))
+            n *= 4
+
+    def timed(fn: Callable[[], object], n: int) -> float:
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
-        if dt > 0.05:
-            break
-        n *= 4
-    per_run = max(1, int(n * (seconds / 3) / dt))
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(per_run):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / per_run)
-    return 1.0 / best
+        return (time.perf_counter() - t0) / n
+
+    n_mine, n_peer = calls_for(mine), calls_for(peer)
+    best_mine = best_peer = float("inf")
+    for _ in range(rounds):
+        best_mine = min(best_mine, timed(mine, n_mine))
+        best_peer = min(best_peer, timed(peer, n_peer))
+    return 1.0 / best_mine, 1.0 / best_peer
 
 
 def main() -> int:
@@ -71,7 +78,7 @@ def main() -> int:
             "encode": (ours.encode, theirs.encode),
         }
         for op, (mine, peer) in ops.items():
-            a, b = rate(mine), rate(peer)
+            a, b = rates(mine, peer)
             worst = min(worst, a / b)
             print(f"{name:32} {op:7} {a:17,.0f} {b:17,.0f} {a / b:6.2f}x")
     print(f"slowest ratio: {worst:.2f}x threefive {threefive.version}")
