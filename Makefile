@@ -50,6 +50,7 @@ bench: setup
 	$(PY) bench/store.py
 	$(PY) bench/inject.py
 	$(PY) bench/hls.py
+	$(PY) bench/live.py
 
 clean:
 	rm -rf .venv build *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts

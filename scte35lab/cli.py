@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "scte35lab.cli_probe",
     "scte35lab.cli_manifest",
     "scte35lab.cli_inject",
-    "scte35lab.cli_demo",
+    "scte35lab.cli_live",
 )
 
 

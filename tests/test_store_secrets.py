@@ -111,3 +111,12 @@ def test_no_secret_in_any_table_file_repr_export_or_log(tmp_path, monkeypatch, c
         for row in conn.execute(f"SELECT * FROM {table}"):
             for cell in row:
                 assert key not in str(cell) and passphrase not in str(cell)
+
+
+def test_redact_hides_a_passphrase_with_spaces_whole():
+    from scte35lab.schedule.keys import redact
+
+    secret = "open sesame phrase"
+    text = f"srt://h:1?passphrase={secret}&latency=200 failed; passphrase={secret}"
+    out = redact(text, [secret])
+    assert "sesame" not in out and "phrase&" not in out and secret not in out

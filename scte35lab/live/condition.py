@@ -137,7 +137,8 @@ def condition_argv(
         argv += ["-sc_threshold", str(sc_threshold)]
     argv += ["-enc_time_base:v", "-1", "-fps_mode", "passthrough"]
     argv += ["-c:a", audio]
-    argv += [*extra, "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", dst]
+    argv += [*extra, "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "-pcr_period", "20"]
+    argv.append(dst)
     return argv
 
 

@@ -99,8 +99,9 @@ def check_srt_destination(url: str) -> str:
 
 def redact(text: str, secrets_: Iterable[str] = ()) -> str:
     """``text`` with ``passphrase=...``-style values and every string in ``secrets_`` hidden."""
-    out = _SECRET_IN_TEXT.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
-    for s in secrets_:
-        if s:
-            out = out.replace(s, REDACTED)
-    return out
+    out = text
+    # Known secrets first, longest first: a pattern pass before them could split one (a
+    # passphrase with spaces) and leave its tail in the text.
+    for s in sorted((s for s in secrets_ if s), key=len, reverse=True):
+        out = out.replace(s, REDACTED)
+    return _SECRET_IN_TEXT.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", out)

@@ -54,19 +54,29 @@ def _ensure_players() -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator:
-    """One headless Debian Chromium for the session (never Playwright's own download)."""
+def headless_chromium() -> Iterator:
+    """One headless Debian Chromium for every browser test of the session (never
+    Playwright's own download): Playwright's sync API runs one instance per thread."""
     if not os.access(CHROMIUM, os.X_OK):
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (make system)")
-    _ensure_players()
+    from live_helpers import register_shared, snapshot
     from playwright.sync_api import sync_playwright
 
+    before = snapshot()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        register_shared(before)  # the driver and the browser live for the whole session
         try:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def chromium(headless_chromium):
+    """The shared Chromium, with the pinned players (hls.js, dash.js) installed."""
+    _ensure_players()
+    return headless_chromium
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

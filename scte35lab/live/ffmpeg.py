@@ -1,0 +1,280 @@
+"""FFmpeg at the edges: a test source (the stand-in OBS), remux to TS, and an SRT sender.
+
+Facts these wrappers rely on, measured with Debian's FFmpeg 5.1:
+
+- ``-f data`` passes TS bytes through unchanged, but its reads are 1024-byte chunks, so over
+  ``srt://`` the SRT payloads come out 1024 bytes and odd remainders: TS packets split
+  across SRT packets. With ``-raw_packet_size 1316 -blocksize 1316`` and input written in
+  whole 1316-byte units (:class:`~scte35lab.live.srt.TsPipeWriter`) every payload is 1316
+  bytes, seven TS packets.
+- FFmpeg's ``srt://`` takes ``latency`` in microseconds, the stream id as
+  ``-srt_streamid``, and needs ``linger`` not to lose the last second at close. It opens
+  the SRT connection only once the first input bytes arrive, and reports no statistics.
+- It prints the URL, passphrase included, in error messages: everything kept is redacted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import IO
+
+from scte35lab.errors import ComponentError
+from scte35lab.live.errors import SrtConnectionError
+from scte35lab.live.process import ManagedProcess, find_tool
+from scte35lab.live.srt import (
+    SRT_CHUNK,
+    SrtEndpoint,
+    SrtStats,
+    TsPipeWriter,
+    classify_srt_failure,
+    srt_error,
+)
+
+log = logging.getLogger(__name__)
+
+
+def testsrc_argv(
+    output: str,
+    *,
+    fmt: str = "flv",
+    size: str = "320x180",
+    rate: int = 25,
+    gop: int | None = None,
+    video_bitrate: str = "600k",
+    audio: bool = True,
+    duration: float | None = None,
+    realtime: bool = True,
+    preset: str = "ultrafast",
+    bframes: int = 0,
+) -> list[str]:
+    """FFmpeg arguments for a test picture and tone encoded H.264/AAC, as OBS would send.
+
+    ``gop`` defaults to two seconds of frames; scene-cut keyframes are off so the GOP is
+    what was asked. ``realtime`` paces the output at the frame rate (``-re``).
+    """
+    gop = 2 * rate if gop is None else gop
+    argv = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    if realtime:
+        argv.append("-re")
+    argv += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+    if audio:
+        argv += ["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"]
+    if duration is not None:
+        argv += ["-t", f"{duration:g}"]
+    argv += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-tune",
+        "zerolatency",
+        "-pix_fmt",
+        "yuv420p",
+        "-b:v",
+        video_bitrate,
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-bf",
+        str(bframes),
+    ]
+    if audio:
+        argv += ["-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2"]
+    argv += ["-f", fmt, output]
+    return argv
+
+
+class FFmpegTestSource(ManagedProcess):
+    """The stand-in OBS: FFmpeg encoding a test pattern and publishing it.
+
+    ``FFmpegTestSource("rtmp://127.0.0.1:1935/live/KEY")`` publishes over RTMP (FLV) as OBS
+    does; ``fmt="mpegts"`` with ``output="pipe:1"`` and ``stdout="pipe"`` gives TS instead.
+    The URL (and so the stream key) is redacted from what is shown.
+    """
+
+    def __init__(
+        self,
+        output: str,
+        *,
+        fmt: str = "flv",
+        secrets: list[str] | None = None,
+        stdout: str | os.PathLike[str] | IO[bytes] | None = None,
+        name: str = "test-source",
+        **encode: object,
+    ) -> None:
+        key_secrets = list(secrets or [])
+        if output.startswith("rtmp://"):
+            key_secrets.append(output.rsplit("/", 1)[-1])
+        super().__init__(
+            name,
+            testsrc_argv(output, fmt=fmt, **encode),  # type: ignore[arg-type]
+            secrets=key_secrets,
+            stdout=stdout,
+            stop_signal=2,  # SIGINT: FFmpeg finishes the file/stream cleanly
+        )
+
+
+def remux_argv(source: str, output: str = "pipe:1", *, copyts: bool = False) -> list[str]:
+    """FFmpeg arguments that remux ``source`` (RTMP, file, UDP) to MPEG-TS without re-encoding."""
+    argv = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    argv += ["-i", source, "-map", "0:v?", "-map", "0:a?", "-c", "copy"]
+    if copyts:
+        argv += ["-copyts", "-muxdelay", "0", "-muxpreload", "0"]
+    # A PCR every 20 ms: FFmpeg's default spacing breaks TR 101 290's 40 ms limit.
+    argv += ["-f", "mpegts", "-pcr_period", "20", output]
+    return argv
+
+
+class FFmpegRemux(ManagedProcess):
+    """FFmpeg reading ``source`` and writing it as MPEG-TS, streams copied, to its stdout."""
+
+    def __init__(self, source: str, *, name: str = "ingest", secrets: list[str] | None = None):
+        super().__init__(name, remux_argv(source), secrets=secrets or [], stdout="pipe")
+
+
+class FFmpegSrtSender:
+    """FFmpeg's ``srt://`` output sending the TS written to it, bytes unchanged (``-f data``).
+
+    The same face as :class:`~scte35lab.live.srt.SrtSender`, but FFmpeg exposes no SRT
+    statistics: ``stats_available`` is ``False`` and ``stats`` stays empty, never invented.
+    """
+
+    stats_available = False
+    tool = "ffmpeg"
+
+    def __init__(
+        self,
+        endpoint: SrtEndpoint,
+        *,
+        name: str = "ffmpeg-srt",
+        on_state: Callable[[str], None] | None = None,
+        on_sample: Callable[..., None] | None = None,
+        **_: object,
+    ) -> None:
+        self.endpoint = endpoint
+        self.name = name
+        self.stats = SrtStats()
+        self._on_state = on_state
+        self.connected = threading.Event()
+        self.disconnected = threading.Event()
+        self.process: ManagedProcess | None = None
+        self.writer: TsPipeWriter | None = None
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected.is_set() else "not connected"
+        return f"<FFmpegSrtSender -> {self.endpoint.display} {state}>"
+
+    def argv(self) -> list[str]:
+        """The command line (holds the passphrase: show ``process.display_argv`` instead)."""
+        return [
+            find_tool("ffmpeg"),
+            "-hide_banner",
+            "-nostdin",
+            "-nostats",
+            "-loglevel",
+            "info",
+            "-f",
+            "data",
+            "-raw_packet_size",
+            str(SRT_CHUNK),
+            "-blocksize",
+            str(SRT_CHUNK),
+            "-i",
+            "pipe:0",
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-flush_packets",
+            "1",
+            *self.endpoint.ffmpeg_options(),
+            "-f",
+            "data",
+            self.endpoint.ffmpeg_url(),
+        ]
+
+    def _line(self, line: str) -> None:
+        if line.startswith("Output #0"):
+            self.connected.set()
+            log.info("%s: connected %s", self.name, self.endpoint.display)
+            if self._on_state is not None:
+                self._on_state("connected")
+
+    def start(self) -> FFmpegSrtSender:
+        """Launch FFmpeg (after checking the URL resolves); returns ``self``."""
+        self.endpoint.resolve()
+        self.process = ManagedProcess(
+            self.name,
+            self.argv(),
+            secrets=self.endpoint.secrets,
+            stdin=True,
+            on_line=self._line,
+            stop_timeout=4.0,  # linger: let it send what it holds
+        ).start()
+        self.writer = TsPipeWriter(self.name)
+        self.writer.attach(self.process.stdin)
+        self.writer.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.running
+
+    def failure(self) -> ComponentError | None:
+        """Why FFmpeg is not (or no longer) sending, once it has stopped; else ``None``."""
+        if self.process is None or self.process.running:
+            return None
+        if self.process.stopping and self.process.returncode == 0:
+            return None
+        kind = classify_srt_failure(
+            self.process.lines(), self.endpoint, connected=self.connected.is_set()
+        )
+        return srt_error(kind, self.endpoint, self.process.tail(1))
+
+    def wait_connected(self, timeout: float = 10.0) -> None:
+        """Block until FFmpeg opened the SRT output (it needs input bytes first)."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.connected.wait(0.05):
+                return
+            if not self.process.running:
+                self.process.wait(1)
+                time.sleep(0.05)
+                err = self.failure()
+                raise err or SrtConnectionError(f"{self.name} exited: {self.process.tail(2)}")
+        raise srt_error("refused", self.endpoint, f"not connected after {timeout:g} s")
+
+    def write(self, data: bytes) -> int:
+        """Queue TS bytes for sending; returns the stream offset just past them."""
+        if self.writer is None:
+            raise SrtConnectionError(f"{self.name} is not started")
+        return self.writer.write(data)
+
+    @property
+    def confirmed_bytes(self) -> int:
+        """Bytes FFmpeg's pipe took while connected (it reports nothing more precise)."""
+        if self.writer is None or not self.connected.is_set() or not self.running:
+            return 0
+        return self.writer.bytes_written
+
+    def stop(self, timeout: float = 4.0) -> None:
+        """Close FFmpeg's input so it sends what it holds and lingers, then stop it."""
+        if self.writer is not None:
+            self.writer.flush_tail()
+            self.writer.close()
+            self.writer.join(1.0)
+        if self.process is not None:
+            if self.process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self.process.stdin.close()
+            self.process.wait(timeout)
+            self.process.stop(1.0)

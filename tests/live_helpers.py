@@ -1,0 +1,149 @@
+"""Shared pieces of the live tests: free ports, paced TS feeding, a datagram recorder."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from scte35lab.live.process import ManagedProcess, find_tool
+from scte35lab.live.rtmp import free_port
+
+PASSPHRASE = "correct horse battery staple"
+NULL_PACKET = bytes([0x47, 0x1F, 0xFF, 0x10]) + b"\xff" * 184
+
+
+def udp_port() -> int:
+    return free_port(socket.SOCK_DGRAM)
+
+
+def tcp_port() -> int:
+    return free_port(socket.SOCK_STREAM)
+
+
+def feed(sender, data: bytes, *, rate_bps: float = 4e6, chunk: int = 1316 * 10) -> None:
+    """Write ``data`` to a sender at about ``rate_bps``, as a live source would."""
+    t0 = time.monotonic()
+    for i in range(0, len(data), chunk):
+        sender.write(data[i : i + chunk])
+        due = t0 + (i + chunk) * 8 / rate_bps
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def strip_null_tail(data: bytes) -> bytes:
+    """``data`` without the null packets a sender pads its last SRT packet with."""
+    while data.endswith(NULL_PACKET):
+        data = data[: -len(NULL_PACKET)]
+    return data
+
+
+# Processes that session-wide fixtures keep running on purpose (the shared headless
+# browser of the browser tests, with everything it started): never a test's leftover.
+SHARED: set[tuple[int, float]] = set()
+
+
+def _identity(p: psutil.Process) -> tuple[int, float]:
+    return p.pid, p.create_time()
+
+
+def running_children() -> list[psutil.Process]:
+    """This process's descendants that are still running (zombies excluded)."""
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+def live_children() -> list[psutil.Process]:
+    """Descendants still running, except those of session-wide fixtures (``SHARED``) and
+    anything those started."""
+    out = []
+    for p in running_children():
+        try:
+            lineage = [p, *p.parents()]
+            if not any(_identity(q) in SHARED for q in lineage):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+class DatagramRecorder:
+    """An SRT listener that forwards each SRT payload as one UDP datagram to a socket here,
+    so a test can see the payload sizes the sender chose."""
+
+    def __init__(self, srt_port: int, passphrase: str | None = None) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.sizes: collections.Counter[int] = collections.Counter()
+        self.data = bytearray()
+        uri = f"srt://127.0.0.1:{srt_port}?mode=listener"
+        if passphrase:
+            uri += f"&passphrase={passphrase}"
+        self.proc = ManagedProcess(
+            "srt-udp",
+            [
+                find_tool("srt-live-transmit"),
+                uri,
+                f"udp://127.0.0.1:{self.sock.getsockname()[1]}",
+            ],
+            secrets=[passphrase or ""],
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                d = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            self.sizes[len(d)] += 1
+            self.data += d
+
+    def start(self) -> DatagramRecorder:
+        self.proc.start()
+        self._thread.start()
+        time.sleep(0.3)
+        return self
+
+    def stop(self) -> None:
+        self.proc.stop()
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+def read(path: Path) -> bytes:
+    return Path(path).read_bytes()
+
+
+def register_shared(before: set[tuple[int, float]]) -> None:
+    """Mark the descendants started since ``before`` (a ``snapshot()``) as session-wide."""
+    for p in running_children():
+        try:
+            if _identity(p) not in before:
+                SHARED.add(_identity(p))
+        except psutil.Error:
+            pass
+
+
+def snapshot() -> set[tuple[int, float]]:
+    """The identities of the descendants running now."""
+    out = set()
+    for p in running_children():
+        with contextlib.suppress(psutil.Error):
+            out.add(_identity(p))
+    return out

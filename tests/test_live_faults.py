@@ -1,0 +1,289 @@
+"""Faults on the SRT side, with the real programs: a peer that goes away and comes back, and
+a lossy UDP hop between sender and listener."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from live_helpers import PASSPHRASE, feed, live_children, strip_null_tail, udp_port
+
+from scte35lab import probe
+from scte35lab.live import FFmpegTestSource, Pipeline, SrtEndpoint, SrtListener, SrtSender
+from scte35lab.schedule import AdBreak, Schedule, Store
+
+pytestmark = pytest.mark.slow
+TICKS = 90_000
+
+
+@pytest.fixture(autouse=True)
+def no_child_left():
+    yield
+    deadline = time.monotonic() + 3
+    while live_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert live_children() == []
+
+
+def _out_time(p: Pipeline) -> float | None:
+    last = p.out_meter.last_video_pts
+    return None if last is None or p.clock is None else p.clock.seconds(last)
+
+
+def test_srt_peer_gone_for_3s_reconnects_resumes_and_reports_the_missed_cue(tmp_path: Path):
+    store = Store(tmp_path / "lab.db")
+    store.add_stream("main")
+    key = store.new_stream_key("main")
+    port = udp_port()
+    cap = tmp_path / "capture.ts"
+    listener = SrtListener(port, cap, passphrase=PASSPHRASE).start()
+    # the first break's cue copies go out from 6 s to 9 s of output: the peer is away then
+    sched = Schedule([AdBreak(10, 2, cue_id="during-outage"), AdBreak(20, 2, cue_id="after")])
+    p = Pipeline(
+        f"srt://127.0.0.1:{port}",
+        store=store,
+        passphrase=PASSPHRASE,
+        schedule=sched,
+        rtmp_port=0,
+        backoff_max=1.0,
+    )
+    obs = None
+    try:
+        p.start()
+        obs = FFmpegTestSource(f"{p.ingest_url}/{key}", duration=28).start()
+        deadline = time.monotonic() + 30
+        while (_out_time(p) or 0) < 5.5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        listener.stop()  # the distributor goes away ...
+        down_at = _out_time(p)
+        time.sleep(3)
+        listener = SrtListener(port, cap, passphrase=PASSPHRASE).start()  # ... and is back
+        obs.wait(40)
+        time.sleep(1)
+    finally:
+        if obs is not None:
+            obs.stop()
+        p.stop()
+        listener.stop()
+    kinds = [e.kind for e in p.events]
+    assert kinds.count("srt_connected") >= 2 and "srt_down" in kinds and "srt_retry" in kinds
+    status = {(r.cue_id, r.role): r.status for r in p.cues}
+    # its first copy (4 s pre-roll) fell in the outage; a later one may have got through
+    assert status[("during-outage", "out")] in ("missed", "late")
+    assert status[("after", "out")] == "sent" and status[("after", "in")] == "sent"
+    logs = store.logs("main")
+    missed = logs[~logs["success"]]
+    assert "during-outage" in set(missed["cue_id"])
+    assert missed["error_message"].str.contains("SRT peer down").all()
+    assert not any(
+        e.kind == "cue_sent" and e.data["cue_id"] == "during-outage" and e.data["role"] == "out"
+        for e in p.events
+    )
+    markers = store.markers("main").set_index("cue_id")
+    assert not markers.loc["during-outage", "inserted"] and markers.loc["after", "inserted"]
+    # the capture resumes after the outage, and the later break is in it on an IDR
+    capture = probe(cap)
+    zero = p.clock.first_pts
+    video = capture.frames[capture.frames["pid"] == capture.keyframes["pid"].iloc[0]]
+    times = ((video["pts"].astype("int64") - zero) % 2**33) / TICKS
+    assert times.max() > 24 and (times > down_at + 4).sum() > 200
+    after = capture.cues[capture.cues["splice_event_id"] == 2]
+    assert len(after) and set(after["splice_point"]) <= set(capture.keyframes["pts"])
+    store.close()
+
+
+class LossyHop:
+    """A UDP relay between an SRT caller and listener that drops ``loss`` of the data."""
+
+    def __init__(self, target_port: int, loss: float, seed: int = 7) -> None:
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.target = ("127.0.0.1", target_port)
+        self.loss = loss
+        self.rng = random.Random(seed)
+        self.dropped = 0
+        self.caller: tuple[str, int] | None = None
+        self._stop = threading.Event()
+        for s in (self.front, self.back):
+            s.settimeout(0.1)
+        self._threads = [
+            threading.Thread(target=self._forward, daemon=True),
+            threading.Thread(target=self._backward, daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _forward(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.front.recvfrom(65536)
+            except TimeoutError:
+                continue
+            self.caller = addr
+            if len(data) > 1000 and self.rng.random() < self.loss:  # data packets only
+                self.dropped += 1
+                continue
+            self.back.sendto(data, self.target)
+
+    def _backward(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.back.recv(65536)
+            except TimeoutError:
+                continue
+            if self.caller is not None:
+                self.front.sendto(data, self.caller)
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(1)
+        self.front.close()
+        self.back.close()
+
+
+def test_three_percent_loss_loses_no_packet_and_stats_show_retransmits(tmp_path: Path) -> None:
+    src = tmp_path / "src.ts"
+    enc = FFmpegTestSource(str(src), fmt="mpegts", realtime=False, duration=8).start()
+    assert enc.wait(30) == 0
+    data = src.read_bytes()
+    port = udp_port()
+    cap = tmp_path / "capture.ts"
+    hop = LossyHop(port, 0.03)
+    with SrtListener(port, cap, passphrase=PASSPHRASE, latency_ms=300):
+        sender = SrtSender(
+            SrtEndpoint("127.0.0.1", hop.port, passphrase=PASSPHRASE, latency_ms=300),
+            stats_every=25,
+        ).start()
+        try:
+            sender.wait_connected(5)
+            feed(sender, data, rate_bps=3e6)
+            time.sleep(0.5)
+        finally:
+            sender.stop()
+            time.sleep(0.3)
+    hop.close()
+    assert hop.dropped > 10
+    assert strip_null_tail(cap.read_bytes()) == data
+    latest = sender.stats.latest
+    assert latest is not None and latest.packets_retransmitted >= hop.dropped * 0.8
+    assert sender.stats.frame()["packets_retransmitted"].iloc[-1] == latest.packets_retransmitted
+
+
+def test_obs_reconnect_resumes_without_restarting_srt_and_replans_the_schedule(tmp_path: Path):
+    from scte35lab import verify
+
+    store = Store(tmp_path / "lab.db")
+    store.add_stream("main")
+    key = store.new_stream_key("main")
+    port = udp_port()
+    cap = tmp_path / "capture.ts"
+    listener = SrtListener(port, cap, passphrase=PASSPHRASE).start()
+    p = Pipeline(
+        f"srt://127.0.0.1:{port}",
+        store=store,
+        passphrase=PASSPHRASE,
+        rtmp_port=0,
+        schedule=Schedule([AdBreak(4, 2, cue_id="first"), AdBreak(24, 4, cue_id="second")]),
+    )
+    try:
+        p.start()
+        for seconds in (12, 20):  # OBS streams, drops out, and comes back a second later
+            obs = FFmpegTestSource(f"{p.ingest_url}/{key}", duration=seconds).start()
+            try:
+                obs.wait(seconds + 20)
+            finally:
+                obs.stop()
+            time.sleep(1)
+    finally:
+        p.stop()
+        listener.stop()
+    kinds = [e.kind for e in p.events]
+    assert kinds.count("ingest_connected") == 2 and "ingest_resumed" in kinds
+    assert kinds.count("srt_connected") == 1 and "srt_down" not in kinds
+    resumed = next(e for e in p.events if e.kind == "ingest_resumed")
+    assert 12 < resumed.data["stream_time"] < 20
+    status = {(r.cue_id, r.role): r.status for r in p.cues}
+    assert status[("first", "out")] == "sent"
+    assert status[("second", "out")] == "sent" and status[("second", "in")] == "sent"
+    assert store.markers("main").set_index("cue_id")["inserted"].all()
+    table = verify(cap)
+    second = table[table["splice_event_id"] == 2]
+    assert len(second) == 2 and second["ok"].all(), second
+    capture = probe(cap)
+    video = capture.frames[capture.frames["pid"] == capture.keyframes["pid"].iloc[0]]
+    assert len(video) > 0.8 * 25 * (12 + 20 - 2 * 3)  # both sessions reached the distributor
+    # where the new ingest joins, every counter jump and the new time base are signalled
+    # (the injector's own SCTE-35 PID restarts its counter: tracked in the report, not here)
+    scte35 = set(capture.cues["pid"].astype(int))
+    assert _unsignalled_cc_jumps(cap.read_bytes(), skip=scte35) == []
+    store.close()
+
+
+def _unsignalled_cc_jumps(data: bytes, skip: set[int]) -> list[tuple[int, int]]:
+    """(packet, pid) of each continuity_counter jump no discontinuity_indicator announced."""
+    last: dict[int, int] = {}
+    bad = []
+    for k in range(len(data) // 188):
+        p = data[k * 188 : k * 188 + 188]
+        pid = ((p[1] & 0x1F) << 8) | p[2]
+        if pid == 0x1FFF or pid in skip:
+            continue
+        afc, cc = (p[3] >> 4) & 3, p[3] & 0x0F
+        if afc & 2 and p[4] and p[5] & 0x80:  # discontinuity_indicator: the count may restart
+            last[pid] = cc
+            continue
+        if not afc & 1:
+            continue
+        if pid in last and cc != (last[pid] + 1) & 0x0F:
+            bad.append((k, pid))
+        last[pid] = cc
+    return bad
+
+
+def test_three_streams_side_by_side_each_with_its_key_destination_and_cues(tmp_path: Path):
+    from scte35lab import verify
+    from scte35lab.live import RtmpServer
+
+    store = Store(tmp_path / "lab.db")
+    names = ("one", "two", "three")
+    keys, listeners, pipelines, sources = {}, {}, {}, []
+    with RtmpServer(port=0) as server:
+        try:
+            for i, name in enumerate(names):
+                store.add_stream(name)
+                keys[name] = store.new_stream_key(name)
+                port = udp_port()
+                listeners[name] = SrtListener(port, tmp_path / f"{name}.ts").start()
+                pipelines[name] = Pipeline(
+                    f"srt://127.0.0.1:{port}",
+                    store=store,
+                    stream=name,
+                    rtmp_server=server,
+                    schedule=Schedule([AdBreak(4 + 2 * i, 4, cue_id=f"{name}-brk")]),
+                ).start()
+            for name in names:
+                sources.append(FFmpegTestSource(f"{server.url}/{keys[name]}", duration=16).start())
+            for s in sources:
+                s.wait(40)
+        finally:
+            for s in sources:
+                s.stop()
+            for p in pipelines.values():
+                p.stop()
+            for lst in listeners.values():
+                lst.stop()
+    for i, name in enumerate(names):
+        table = verify(tmp_path / f"{name}.ts")
+        assert len(table) == 2 and table["ok"].all(), (name, table)
+        assert sorted(table["splice_time"].round(1)) == [4.0 + 2 * i, 8.0 + 2 * i]
+        logs = store.logs(name)
+        assert set(logs["cue_id"]) == {f"{name}-brk"} and logs["success"].all()
+    store.close()
