@@ -296,21 +296,33 @@ def declared_names(cls: type[Struct]) -> list[str]:
 
 
 class Cursor:
-    """A position in a section's bits: bitstring reads fields, byte strings are sliced.
+    """A position in a section's bits: bitstring reads bit-packed fields, byte strings and
+    whole-byte integers are sliced.
 
-    ``pos`` is ours (a plain int); the bitstring ``Reader`` is moved only when a read starts
-    somewhere else than where the last one ended. ``ahead`` holds values read ahead along a
-    likely path, keyed by (run, bit position), so they are valid wherever they are met.
+    ``pos`` is ours (a plain int). The bitstring objects are made on the first read that
+    needs them; a read at bit 0 unpacks the section's ``Bits`` directly, later ones go
+    through a ``Reader``, moved only when a read starts somewhere else than where the last
+    one ended.
     """
 
-    __slots__ = ("_at", "ahead", "data", "pos", "reader")
+    __slots__ = ("_at", "_bits", "_reader", "data", "pos")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.reader = Reader(Bits.from_bytes(data))
         self.pos = 0
         self._at = 0
-        self.ahead: dict[tuple[int, int], list] = {}
+        self._bits: Bits | None = None
+        self._reader: Reader | None = None
+
+    @property
+    def reader(self) -> Reader:
+        """The bitstring reader over the section (made on first use)."""
+        if self._reader is None:
+            if self._bits is None:
+                self._bits = Bits.from_bytes(self.data)
+            self._reader = Reader(self._bits)
+            self._at = 0
+        return self._reader
 
     def read_list(
         self, fmt: str, bits: int, whole_bytes: Callable[[bytes, int], Any] | None = None
@@ -323,9 +335,14 @@ class Cursor:
         if whole_bytes is not None and not pos & 7:
             self.pos = pos + bits
             return whole_bytes(self.data, pos >> 3)
+        if pos == 0 and self._reader is None:
+            self._bits = Bits.from_bytes(self.data)
+            self.pos = bits
+            return self._bits.unpack(fmt)
+        reader = self.reader
         if self._at != pos:
-            self.reader.pos = pos
-        values = self.reader.read_list(fmt)
+            reader.pos = pos
+        values = reader.read_list(fmt)
         self.pos = pos + bits
         self._at = self.pos
         return values
@@ -382,8 +399,6 @@ def _fetch_chain(prefixes: tuple, cur: Cursor, end: int) -> tuple[bool, list, in
     room = end - pos
     for bits, fmt, n, widths in prefixes:
         if bits <= room:
-            if n == 1:
-                return False, [], pos, 0  # a single run reads as well on its own
             return True, cur.read_list(fmt, bits, widths), pos, n
     return False, [], pos, 0
 
@@ -640,7 +655,7 @@ class _Gen:
             self.scopes.pop()
             return
         self.out(ind, f"{target} = _new({self.const(cls)})")
-        self.out(ind, f"{target}.__dict__.update({{{', '.join(items)}}})")
+        self.out(ind, f"{target}.__dict__ = {{{', '.join(items)}}}")
         self.out(ind, f"if rsv{d}: {target}._reserved = rsv{d}")
         self.scopes.pop()
 
