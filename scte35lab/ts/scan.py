@@ -74,6 +74,32 @@ _SI_PIDS = {0x00: "pat", 0x01: "cat", 0x10: "nit", 0x11: "sdt", 0x12: "eit", 0x1
 _AUDIO_CODECS = frozenset({"ac3", "eac3", "dts", "opus"})
 
 
+def _reread_cut_headers(
+    ts: Any, cut: np.ndarray, rows: np.ndarray, t: Any, g: np.ndarray, starts: np.ndarray
+) -> None:
+    """PES headers that go on past their first packet (ISO 13818-1 allows it, e.g. after a
+    long adaptation field): read them again from the PID's next packets in the chunk."""
+    nexts = np.append(starts[1:], len(g))
+    for k in cut.tolist():
+        s = int(starts[k])
+        data = bytearray()
+        for jj in range(s, min(int(nexts[k]), s + 4)):
+            i = int(g[jj])
+            if t.payload_len[i] > 0:
+                data += rows[i, int(t.payload_start[i]) : TS_PACKET_SIZE].tobytes()
+            if len(data) >= 19:
+                break
+        h = parse_pes_header(bytes(data))
+        if h is None:
+            continue
+        ts.valid[k] = True
+        ts.stream_id[k] = h.stream_id
+        ts.pes_packet_length[k] = h.pes_packet_length
+        ts.header_length[k] = h.header_length
+        ts.pts[k] = -1 if h.pts is None else h.pts
+        ts.dts[k] = ts.pts[k] if h.dts is None else h.dts
+
+
 @dataclass
 class PidInfo:
     """What the PSI says about one PID (the latest PMT wins)."""
@@ -780,6 +806,9 @@ class Scanner:
             sizes = (cs[ends] - cs[starts]).tolist()
             gi = g[starts]
             ts = pes_timestamps(rows[gi], t.payload_start[gi])
+            cut = np.flatnonzero(TS_PACKET_SIZE - t.payload_start[gi].astype(np.int64) < 19)
+            if len(cut):
+                _reread_cut_headers(ts, cut, rows, t, g, starts)
             first_row = fr.n
             k = len(gi)
             fr.cols["pid"].append(np.full(k, pid, dtype=np.uint16))
