@@ -71,6 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the user's boundary: one line, never a traceback
+        _fail(
+            f"{args.command}: internal error ({type(exc).__name__}: {exc}); "
+            "rerun with --debug for the details",
+            args.debug,
+        )
     return 2
 
 

@@ -240,8 +240,10 @@ def verify_command(args: argparse.Namespace) -> int:
             "ok",
             "reasons",
         ]
+        if "tag" in df.columns:  # a playlist or MPD: one row per cue tag
+            cols = ["line", "tag", "kind", "id", "segment", "signalled_time", "ok", "reasons"]
         if len(df):
-            write_table(df[cols], "table")
+            write_table(df[[c for c in cols if c in df.columns]], "table")
         print(df.attrs["summary"])
     else:
         write_table(pd.DataFrame(df), args.format)

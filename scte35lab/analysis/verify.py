@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from scte35lab.analysis.probe import Probe, probe
+from scte35lab.analysis.verify_manifest import is_manifest, verify_manifest
 from scte35lab.cue.tables import END_OF
 from scte35lab.ts.pes import CLOCK, PTS_MASK, PTS_WRAP, pts_diff
 
@@ -101,7 +102,12 @@ def verify(
     and a break edge with no cue is a row of its own (``missing_cue``).
 
     ``df.attrs["summary"]`` holds the one-line summary (also :func:`summary`).
+
+    An HLS playlist or DASH MPD (path, URL, or the table ``probe_playlist``/``probe_mpd``
+    made of it) is checked as an SSAI reads it: see ``verify_manifest``.
     """
+    if is_manifest(source):
+        return verify_manifest(source)
     p = source if isinstance(source, Probe) else probe(source)
     ctx = _Context(p)
     rows = _cue_rows(p, ctx, preroll)
