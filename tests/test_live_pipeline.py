@@ -63,6 +63,7 @@ def run(tmp_path_factory):
         preroll=PREROLL,
         record=d / "sent.ts",
         record_input=d / "ingest.ts",
+        hls_preview=d / "preview",
         on_stats=stats.append,
     )
     obs = None
@@ -226,3 +227,14 @@ def test_cue_out_before_start_is_a_component_error() -> None:
 
     with pytest.raises(ComponentError, match="not started"):
         Pipeline("srt://127.0.0.1:9").cue_out(duration=10)
+
+
+def test_hls_preview_holds_what_went_out_with_its_cue_tags(run) -> None:
+    from scte35lab import probe_playlist
+
+    playlist = run["dir"] / "preview" / "index.m3u8"
+    text = playlist.read_text()
+    assert "#EXT-X-ENDLIST" in text and "#EXT-X-DATERANGE" in text
+    tags = probe_playlist(playlist)
+    sent = set(probe(run["dir"] / "sent.ts").cues["base64"])
+    assert set(tags["base64"].dropna()) <= sent and len(set(tags["base64"].dropna())) >= 2

@@ -34,7 +34,7 @@ import numpy as np
 import psutil
 
 from scte35lab.cue import Cue
-from scte35lab.errors import ComponentError
+from scte35lab.errors import ComponentError, Scte35Error
 from scte35lab.live.errors import SrtConnectionError
 from scte35lab.live.ffmpeg import FFmpegRemux, FFmpegSrtSender
 from scte35lab.live.meter import StreamMeter
@@ -211,6 +211,7 @@ class Pipeline:
         sender: str = "srt-live-transmit",
         record: str | os.PathLike[str] | None = None,
         record_input: str | os.PathLike[str] | None = None,
+        hls_preview: str | os.PathLike[str] | None = None,
         on_stats: Callable[[dict[str, Any]], None] | None = None,
         on_event: Callable[[LiveEvent], None] | None = None,
         mode: str = "passthrough",
@@ -253,6 +254,9 @@ class Pipeline:
         self.preroll = preroll
         self.record_path = None if record is None else Path(record)
         self.record_input_path = None if record_input is None else Path(record_input)
+        # A local HLS window of exactly what goes out (the TS after injection), for preview.
+        self.hls_preview_dir = None if hls_preview is None else Path(hls_preview)
+        self._hls: Any = None
         self._on_stats = [on_stats] if on_stats else []
         self._on_event = [on_event] if on_event else []
         self.backoff_max = backoff_max
@@ -367,6 +371,10 @@ class Pipeline:
             self._rec = open(self.record_path, "wb")  # noqa: SIM115 - closed in stop()
         if self.record_input_path is not None:
             self._rec_in = open(self.record_input_path, "wb")  # noqa: SIM115
+        if self.hls_preview_dir is not None:
+            from scte35lab.manifest import HlsLive
+
+            self._hls = HlsLive(self.hls_preview_dir)
 
     def _first_connect(self, timeout: float) -> None:
         sender = self._slot.sender
@@ -418,6 +426,11 @@ class Pipeline:
             if f is not None:
                 with contextlib.suppress(OSError):
                     f.close()
+        if self._hls is not None:
+            try:
+                self._hls.close()
+            except (OSError, Scte35Error) as exc:
+                log.warning("HLS preview: could not finish the playlist: %s", exc)
         if self.store is not None and self._started:
             with contextlib.suppress(Exception):
                 self.store.end_stream(self.stream)
@@ -530,12 +543,22 @@ class Pipeline:
         with self._lock:
             if self._rec is not None:
                 self._rec.write(out)
+            if self._hls is not None:
+                self._preview(out)
             gen = self._slot.write(out)
             if gen is None:
                 self._dropped_while_down += len(out)
             self._watch_cues(out, self._out_bytes, gen)
             self._out_bytes += len(out)
             self.out_meter.feed(out)
+
+    def _preview(self, out: bytes) -> None:
+        """Feed the HLS preview; a failure there stops the preview, never the push."""
+        try:
+            self._hls.write(out)
+        except (OSError, Scte35Error) as exc:
+            self._hls = None
+            self._event("error", f"HLS preview stopped: {exc}")
 
     def _watch_cues(self, out: bytes, base: int, gen: int | None) -> None:
         """Find the SCTE-35 sections in ``out`` and note where each cue's copies went."""
