@@ -32,6 +32,40 @@ PROGRESS_MIN_BYTES = 300 << 20
 _ROLES = ["video", "audio", "scte35", "psi", "null", "other"]
 
 
+# The columns of the cues table, in order (manifest readers give the same ones).
+CUE_COLUMNS = [
+    "packet",
+    "offset",
+    "pid",
+    "carriage",
+    "arrival_pts",
+    "arrival_time",
+    "pcr",
+    "pcr_seconds",
+    "pes_pts",
+    "splice_command_type",
+    "command_name",
+    "splice_event_id",
+    "out_of_network_indicator",
+    "pts_time",
+    "pts_adjustment",
+    "splice_point",
+    "splice_time",
+    "preroll",
+    "break_duration",
+    "break_duration_seconds",
+    "segmentation_type_id",
+    "segmentation_type_name",
+    "segmentation_event_id",
+    "segmentation_upid_type",
+    "upid",
+    "crc_ok",
+    "decode_error",
+    "base64",
+    "key",
+]
+
+
 def probe(
     source: Source,
     *,
@@ -356,37 +390,7 @@ class Probe:
                 None if sp is None or arrival is None else pts_diff(sp, arrival) / CLOCK
             )
             rows.append(row)
-        cols = [
-            "packet",
-            "offset",
-            "pid",
-            "carriage",
-            "arrival_pts",
-            "arrival_time",
-            "pcr",
-            "pcr_seconds",
-            "pes_pts",
-            "splice_command_type",
-            "command_name",
-            "splice_event_id",
-            "out_of_network_indicator",
-            "pts_time",
-            "pts_adjustment",
-            "splice_point",
-            "splice_time",
-            "preroll",
-            "break_duration",
-            "break_duration_seconds",
-            "segmentation_type_id",
-            "segmentation_type_name",
-            "segmentation_event_id",
-            "segmentation_upid_type",
-            "upid",
-            "crc_ok",
-            "decode_error",
-            "base64",
-            "key",
-        ]
+        cols = CUE_COLUMNS
         df = pd.DataFrame(rows, columns=cols)
         df["packet"] = df["packet"].astype(np.int64)
         df["offset"] = df["offset"].astype(np.int64)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab.analysis.probe import CUE_COLUMNS
 from scte35lab.cue import Cue
 from scte35lab.errors import CrcError, Scte35Error, StreamError
 from scte35lab.ts.pes import CLOCK
@@ -22,37 +23,7 @@ log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 10.0
 
 # The columns of probe(...).cues, in order; those that need the transport stream stay NA.
-PROBE_COLUMNS = [
-    "packet",
-    "offset",
-    "pid",
-    "carriage",
-    "arrival_pts",
-    "arrival_time",
-    "pcr",
-    "pcr_seconds",
-    "pes_pts",
-    "splice_command_type",
-    "command_name",
-    "splice_event_id",
-    "out_of_network_indicator",
-    "pts_time",
-    "pts_adjustment",
-    "splice_point",
-    "splice_time",
-    "preroll",
-    "break_duration",
-    "break_duration_seconds",
-    "segmentation_type_id",
-    "segmentation_type_name",
-    "segmentation_event_id",
-    "segmentation_upid_type",
-    "upid",
-    "crc_ok",
-    "decode_error",
-    "base64",
-    "key",
-]
+PROBE_COLUMNS = CUE_COLUMNS
 
 # What only manifests have: where the tag is and when it says the cue happens.
 MANIFEST_COLUMNS = [
