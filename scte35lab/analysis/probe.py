@@ -64,6 +64,28 @@ CUE_COLUMNS = [
     "base64",
     "key",
 ]
+# Columns of the cues table that may be absent: nullable integers, and seconds as floats.
+CUE_INT_COLUMNS = (
+    "arrival_pts",
+    "pcr",
+    "pes_pts",
+    "splice_command_type",
+    "splice_event_id",
+    "pts_time",
+    "pts_adjustment",
+    "splice_point",
+    "break_duration",
+    "segmentation_type_id",
+    "segmentation_event_id",
+    "segmentation_upid_type",
+)
+CUE_FLOAT_COLUMNS = (
+    "arrival_time",
+    "pcr_seconds",
+    "splice_time",
+    "preroll",
+    "break_duration_seconds",
+)
 
 
 def probe(
@@ -395,29 +417,10 @@ class Probe:
         df["packet"] = df["packet"].astype(np.int64)
         df["offset"] = df["offset"].astype(np.int64)
         df["decode_error"] = df["decode_error"].astype("string")
-        for col in (
-            "arrival_pts",
-            "pcr",
-            "pes_pts",
-            "splice_command_type",
-            "splice_event_id",
-            "pts_time",
-            "pts_adjustment",
-            "splice_point",
-            "break_duration",
-            "segmentation_type_id",
-            "segmentation_event_id",
-            "segmentation_upid_type",
-        ):
+        for col in CUE_INT_COLUMNS:
             df[col] = df[col].astype("Int64")
         df["pid"] = df["pid"].astype(np.uint16)
-        for col in (
-            "arrival_time",
-            "pcr_seconds",
-            "splice_time",
-            "preroll",
-            "break_duration_seconds",
-        ):
+        for col in CUE_FLOAT_COLUMNS:
             df[col] = df[col].astype(float)
         df["out_of_network_indicator"] = df["out_of_network_indicator"].astype("boolean")
         df["crc_ok"] = df["crc_ok"].astype(bool)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from scte35lab.analysis.probe import CUE_COLUMNS
+from scte35lab.analysis.probe import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
 from scte35lab.cue import Cue
 from scte35lab.errors import CrcError, Scte35Error, StreamError
 from scte35lab.ts.pes import CLOCK
@@ -43,30 +43,10 @@ MANIFEST_COLUMNS = [
     "problem",
 ]
 
-_INT_COLUMNS = [
-    "packet",
-    "offset",
-    "arrival_pts",
-    "pcr",
-    "pes_pts",
-    "splice_command_type",
-    "splice_event_id",
-    "pts_time",
-    "pts_adjustment",
-    "splice_point",
-    "break_duration",
-    "segmentation_type_id",
-    "segmentation_event_id",
-    "segmentation_upid_type",
-    "segment",
-    "line",
-]
+# packet and offset stay NA here (no transport stream), so they are nullable too.
+_INT_COLUMNS = ["packet", "offset", *CUE_INT_COLUMNS, "segment", "line"]
 _FLOAT_COLUMNS = [
-    "arrival_time",
-    "pcr_seconds",
-    "splice_time",
-    "preroll",
-    "break_duration_seconds",
+    *CUE_FLOAT_COLUMNS,
     "segment_start",
     "signalled_time",
     "actual_time",
