@@ -60,7 +60,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sender", choices=("srt-live-transmit", "ffmpeg"), default="srt-live-transmit")
     p.add_argument("--record", metavar="FILE", help="also write the TS sent to this file")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--transcode", action="store_true", help="re-encode (not available yet)")
+    p.add_argument(
+        "--transcode",
+        nargs="?",
+        const="",
+        metavar="SETTINGS",
+        help=(
+            "re-encode with libx264, forcing an IDR at every splice point; SETTINGS like "
+            "bitrate=2500k,size=1280x720,fps=30,preset=veryfast,tune=zerolatency,gop=2,"
+            "abitrate=128k,arate=48000,cbr=1,muxrate=3M (all optional)"
+        ),
+    )
     p.set_defaults(func=push_command)
 
     d = sub.add_parser(
@@ -77,6 +87,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--out", metavar="DIR", help="keep the capture and store here")
     d.add_argument("--sender", choices=("srt-live-transmit", "ffmpeg"), default="srt-live-transmit")
     d.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    d.add_argument(
+        "--transcode",
+        nargs="?",
+        const="size=640x360,fps=25,bitrate=800k,preset=veryfast,gop=4",
+        metavar="SETTINGS",
+        help="run the pipeline in transcode mode (default settings for the test picture)",
+    )
     d.set_defaults(func=demo_command)
 
 
@@ -107,10 +124,10 @@ def _print(obj: dict[str, Any]) -> None:
 
 def push_command(args: argparse.Namespace) -> int:
     from scte35lab.live.pipeline import Pipeline
+    from scte35lab.live.transcode import TranscodeSettings
     from scte35lab.schedule import Store
 
-    if args.transcode:
-        raise ComponentError("push: --transcode is not available yet; use passthrough")
+    transcode = None if args.transcode is None else TranscodeSettings.parse(args.transcode)
     key = args.key
     if args.key_env:
         key = os.environ.get(args.key_env)
@@ -152,6 +169,7 @@ def push_command(args: argparse.Namespace) -> int:
         preroll=args.preroll,
         sender=args.sender,
         record=args.record,
+        transcode=transcode,
         on_stats=lambda row: _print({"type": "stats", **row}),
         on_event=lambda ev: _print(
             {"type": "event", "t": ev.t, "kind": ev.kind, "message": ev.message}
@@ -220,6 +238,7 @@ def demo_command(args: argparse.Namespace) -> int:
         schedule=schedule,
         rtmp_port=0,
         sender=args.sender,
+        transcode=args.transcode,
         on_event=event,
     )
     obs = None

@@ -516,3 +516,20 @@ def test_a_video_pes_header_split_across_packets_is_still_read(tmp_path):
     ref = probe(SAMPLES / "h264_aac.ts")
     assert inj.zero_pts == ref.zero_pts
     assert inj.placements[0].splice_pts == ref.zero_pts + 3 * TICKS
+
+
+def test_fed_one_packet_at_a_time_output_follows_the_lookahead() -> None:
+    """What comes before the first frame (PAT, PMT, audio) is held with that frame, not
+    forever: a feeder that hands on one packet per call gets the stream back once the
+    pre-roll plus margin of video is in."""
+    data = (SAMPLES / "h264_aac.ts").read_bytes()
+    inj = Injector(preroll=1.0, margin=0.5)
+    out = bytearray()
+    for i in range(0, len(data), 188):
+        out += inj.feed(data[i : i + 188])
+    assert len(out) > len(data) // 4
+    out += inj.flush()
+    a = np.frombuffer(data, np.uint8).reshape(-1, 188)
+    b = np.frombuffer(bytes(out), np.uint8).reshape(-1, 188)
+    pmt = ((a[:, 1].astype(int) & 0x1F) << 8 | a[:, 2]) == inj.pmt_pid
+    assert a.shape == b.shape and (a[~pmt] == b[~pmt]).all()  # only the PMT is rewritten

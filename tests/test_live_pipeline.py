@@ -145,6 +145,20 @@ def test_sent_cues_are_logged_and_their_markers_marked_inserted(run) -> None:
     assert cap_hex == sent  # what the log says went out is exactly what the capture holds
     markers = store.markers("main")
     assert markers.set_index("cue_id").loc["brk-1", "inserted"]
+
+
+def test_an_on_demand_break_gets_its_own_marker_but_joins_no_schedule(run) -> None:
+    store = run["store"]
+    m = store.markers("main").set_index("cue_id")
+    row = m.loc["ondemand-1"]
+    assert row["origin"] == "on_demand" and row["inserted"] and row["duration"] == 3
+    cap = run["capture"]
+    zero = int(cap.frames[cap.frames["pid"] == cap.keyframes["pid"].iloc[0]]["pts"].min())
+    rec = run["ondemand"]
+    # the break starts where it was asked for; it splices at the next IDR (2 s GOP)
+    assert 0 <= (rec.splice_pts - zero) / TICKS - row["start"] <= 2.0
+    assert m.loc["brk-1", "origin"] == "schedule"
+    assert [b.cue_id for b in store.schedule("main")] == ["brk-1"]
     rec = run["ondemand"]
     assert rec.status == "sent" and rec.splice_pts in set(run["capture"].keyframes["pts"])
 

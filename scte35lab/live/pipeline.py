@@ -41,6 +41,7 @@ from scte35lab.live.meter import StreamMeter
 from scte35lab.live.rtmp import RtmpIngest, RtmpServer
 from scte35lab.live.seam import SeamMarker
 from scte35lab.live.srt import SrtEndpoint, SrtSender
+from scte35lab.live.transcode import Transcoder, TranscodeSettings, settings_from
 from scte35lab.schedule import EventIdAllocator, Schedule, Store, StreamClock
 from scte35lab.ts.inject import Injector, Placement
 from scte35lab.ts.pes import PTS_WRAP, pts_diff
@@ -49,6 +50,7 @@ from scte35lab.ts.sections import SectionAssembler
 log = logging.getLogger(__name__)
 
 SENDERS = {"srt-live-transmit": SrtSender, "ffmpeg": FFmpegSrtSender}
+MODES = ("passthrough", "transcode")
 
 
 @dataclass
@@ -214,15 +216,25 @@ class Pipeline:
         hls_preview: str | os.PathLike[str] | None = None,
         on_stats: Callable[[dict[str, Any]], None] | None = None,
         on_event: Callable[[LiveEvent], None] | None = None,
-        mode: str = "passthrough",
+        mode: str | None = None,
+        transcode: TranscodeSettings | dict[str, Any] | str | None = None,
         backoff_max: float = 8.0,
         realtime_input: bool = True,
         read_size: int = 12 * 1316,
     ) -> None:
         if sender not in SENDERS:
             raise ComponentError(f"sender {sender!r} is not one of {', '.join(SENDERS)}")
-        if mode != "passthrough":
-            raise ComponentError(f"mode {mode!r} is not available yet: only 'passthrough'")
+        if mode is None:
+            mode = "passthrough" if transcode is None else "transcode"
+        if mode not in MODES:
+            raise ComponentError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+        if mode == "passthrough" and transcode is not None:
+            raise ComponentError("transcode settings were given with mode='passthrough'")
+        self.mode = mode
+        # transcode: libx264 re-encodes, with an IDR forced at every splice point
+        self.transcode = settings_from(transcode) if mode == "transcode" else None
+        self._tc: Transcoder | None = None
+        self._forced_before: list[int] = []  # IDRs forced by transcoders of past sessions
         self.stream = stream
         self.store = Store(store) if isinstance(store, str | os.PathLike) else store
         self._own_store = isinstance(store, str | os.PathLike)
@@ -300,7 +312,7 @@ class Pipeline:
         state = "running" if self._started and not self._stopping.is_set() else "stopped"
         return (
             f"<Pipeline {self.stream!r} {state}: {self.ingest_url or self.ingest_spec} -> "
-            f"{self.endpoint.display} via {self.sender_kind}>"
+            f"{self.endpoint.display} via {self.sender_kind}, {self.mode}>"
         )
 
     # -- callbacks and events ----------------------------------------------------------
@@ -359,10 +371,11 @@ class Pipeline:
             t = threading.Thread(target=target, name=f"{self.stream}-{name}", daemon=True)
             t.start()
             self._threads.append(t)
+        how = self.mode if self.transcode is None else f"transcode: {self.transcode.describe()}"
         self._event(
             "start",
             f"pipeline started: {self.ingest_url or self.ingest_spec} -> "
-            f"{self.endpoint.display} ({self.sender_kind})",
+            f"{self.endpoint.display} ({self.sender_kind}, {how})",
         )
         return self
 
@@ -417,6 +430,7 @@ class Pipeline:
             self._remux.stop()
         for t in self._threads:
             t.join(3)
+        self._close_transcoder()
         self._flush_stage()
         self._slot.stop()
         self._confirm_cues(final=True)
@@ -455,17 +469,20 @@ class Pipeline:
             if self.sessions > 1:
                 self._new_session()
             self._event("ingest_connected", f"ingest {self.sessions} started")
+            if self.transcode is not None:
+                self._open_transcoder()
             try:
                 while not self._stopping.is_set():
                     data = conn()
                     if not data:
                         break
-                    self._on_ts(data)
+                    self._on_ingest(data)
             except OSError as exc:
                 log.warning("pipeline %s: ingest read failed: %s", self.stream, exc)
             except Exception as exc:  # a bug or a bad stream must be said, not hang silently
                 log.exception("pipeline %s: ingest failed", self.stream)
                 self._event("error", f"ingest failed: {type(exc).__name__}: {exc}")
+            self._close_transcoder()
             if self._remux is not None or self._stopping.is_set():
                 break
             # the publisher left: send what the injector holds, then wait for it to return
@@ -505,10 +522,51 @@ class Pipeline:
         time.sleep(0.2)
         return None
 
-    def _on_ts(self, data: bytes) -> None:
-        t0, c0 = time.perf_counter(), time.thread_time()
+    # -- transcode mode: ingest -> Transcoder -> (its thread) the TS stages below ----------
+    def _open_transcoder(self) -> None:
+        assert self.transcode is not None
+        self._tc = Transcoder(self.transcode, self._on_ts, name=f"{self.stream}-transcode")
+        self._tc.start()
+        with self._lock:
+            pending = [r.splice_pts for r in self.cues if r.status in ("pending", "placed")]
+        for pts in pending:
+            if pts is not None:
+                self._tc.force_idr(pts)
+
+    @property
+    def transcoder_forced(self) -> list[int]:
+        """Transcode mode: the PTS of every frame the encoder made an IDR for a splice point."""
+        tc = self._tc
+        return self._forced_before + (list(tc.forced) if tc is not None else [])
+
+    def _close_transcoder(self) -> None:
+        tc, self._tc = self._tc, None
+        if tc is not None:
+            tc.close()
+            self._forced_before += tc.forced
+            if tc.error is not None:
+                self._event("error", f"transcoder stopped: {tc.error}")
+
+    def _on_ingest(self, data: bytes) -> None:
         if self._rec_in is not None:
             self._rec_in.write(data)
+        tc = self._tc
+        if tc is None:
+            self._on_ts(data)
+            return
+        try:
+            tc.feed(data)
+        except ComponentError as exc:
+            failed = tc.error is not None
+            self._event("error", f"{exc}" + ("; restarting it" if failed else "; bytes dropped"))
+            if failed:  # a fresh encoder takes the stream on; its counters start again
+                self._close_transcoder()
+                self._seam = SeamMarker()
+                self._open_transcoder()
+                self._event("transcoder_restarted", "transcoder restarted")
+
+    def _on_ts(self, data: bytes) -> None:
+        t0, c0 = time.perf_counter(), time.thread_time()
         if self._seam is not None:
             data = self._seam.feed(data)
         self.meter.feed(data)
@@ -665,6 +723,10 @@ class Pipeline:
             srt = sender.stats.last_second()
         row["srt_stats_available"] = SENDERS[self.sender_kind].stats_available
         row["srt_connected"] = self._slot.up
+        row["mode"] = self.mode
+        tc = self._tc
+        if tc is not None:
+            row.update(tc.second())
         if srt:
             row.update(srt)
         try:
@@ -838,13 +900,21 @@ class Pipeline:
         rec = CueRecord(placement, cue_id, role)
         with self._lock:
             self.cues.append(rec)
+        tc = self._tc
+        if tc is not None and pts is not None:
+            tc.force_idr(pts)  # transcode: the splice point gets an IDR of its own
         return rec
 
     def _next_splice_pts(self) -> int:
         """The earliest splice point an on-demand cue can take: just after the newest frame
         the injector has seen (it holds the pre-roll, so the cue still arrives in time);
         the injector moves it to the next IDR."""
-        last = self.meter.last_video_pts
+        tc = self._tc
+        # transcode: the newest frame the encoder has taken (it codes the next ones, so an
+        # IDR can still be forced there); passthrough: the newest frame the injector holds
+        last = tc.last_pts if tc is not None and tc.last_pts is not None else None
+        if last is None:
+            last = self.meter.last_video_pts
         if last is None:
             raise ComponentError(
                 f"pipeline {self.stream!r} has no video yet: cannot place an on-demand cue"
@@ -871,7 +941,34 @@ class Pipeline:
         self._open_break = (event_id, cue_id)
         rec = self._add(cue, pts=pts, cue_id=cue_id, role="out")
         self._event("cue_requested", f"cue_out {cue_id} ({duration:g} s) requested", cue_id=cue_id)
+        self._record_break(cue_id, pts, duration, event_id, auto_return)
         return rec
+
+    def _record_break(
+        self, cue_id: str, pts: int, duration: float, event_id: int, auto_return: bool
+    ) -> None:
+        """An on-demand break gets its ad_markers row (origin 'on_demand'), which its cue's
+        log entry marks inserted once it has gone out, as for scheduled breaks."""
+        if self.store is None or self.clock is None:
+            return
+        from scte35lab.schedule import AdBreak
+
+        now = self.meter.last_video_pts
+        near = 0.0 if now is None else self.clock.seconds(now)
+        brk = AdBreak(
+            start=max(0.0, self.clock.seconds(pts, near=near)),
+            duration=duration,
+            cue_id=cue_id,
+            splice_event_id=event_id,
+            auto_return=auto_return,
+            plan="splice_insert",
+            notes="called while live (cue_out)",
+        )
+        try:
+            self.store.add_marker(self.stream, brk)
+        except Exception as exc:
+            log.exception("pipeline %s: storing the on-demand break failed", self.stream)
+            self._event("error", f"on-demand break {cue_id} not stored: {exc}")
 
     def cue_in(self) -> CueRecord:
         """End the open ad break now (a splice_insert in at the next IDR past the pre-roll)."""

@@ -77,6 +77,7 @@ def migration_scripts() -> list[tuple[int, str, str]]:
 
 
 SCHEMA_VERSION = len(migration_scripts())
+MARKER_ORIGINS = ("schedule", "on_demand")
 
 
 def _epoch(at: datetime | float | int | None) -> float:
@@ -595,46 +596,24 @@ class Store:
             "rules_json = excluded.rules_json",
             (sid, schedule.plan, json.dumps(schedule.rules.to_dict())),
         )
-        rows = [
-            (
-                sid,
-                b.cue_id,
-                b.start,
-                b.duration,
-                b.kind,
-                b.splice_event_id,
-                b.segmentation_event_id,
-                b.provider_avail_id,
-                int(b.auto_return),
-                b.avail_num,
-                b.avails_expected,
-                b.plan,
-                b.upid_type,
-                b.upid,
-                b.notes,
-            )
-            for b in schedule
-        ]
-        conn.executemany(
-            "INSERT INTO ad_markers (stream_id, cue_id, start_s, duration_s, ad_type, "
-            "splice_event_id, segmentation_event_id, provider_avail_id, auto_return, avail_num, "
-            "avails_expected, plan, upid_type, upid, notes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (stream_id, cue_id) DO UPDATE SET start_s = excluded.start_s, "
-            "duration_s = excluded.duration_s, ad_type = excluded.ad_type, "
-            "splice_event_id = excluded.splice_event_id, "
-            "segmentation_event_id = excluded.segmentation_event_id, "
-            "provider_avail_id = excluded.provider_avail_id, auto_return = excluded.auto_return,"
-            " avail_num = excluded.avail_num, avails_expected = excluded.avails_expected, "
-            "plan = excluded.plan, upid_type = excluded.upid_type, upid = excluded.upid, "
-            "notes = excluded.notes",
-            rows,
-        )
+        _upsert_markers(conn, sid, list(schedule), origin="schedule")
         keep = [b.cue_id for b in schedule]
         conn.execute(
-            "DELETE FROM ad_markers WHERE stream_id = ? AND inserted = 0 AND cue_id NOT IN "
+            "DELETE FROM ad_markers WHERE stream_id = ? AND inserted = 0 "
+            "AND origin = 'schedule' AND cue_id NOT IN "
             f"({','.join('?' * len(keep))})",
             (sid, *keep),
         )
+
+    def add_marker(self, stream: StreamRef, brk: AdBreak, *, origin: str = "on_demand") -> None:
+        """Add (or update) one break's marker without touching the others: a break
+        called while live (``Pipeline.cue_out``) gets its row as scheduled ones do, with
+        ``origin='on_demand'`` so it is never read back as part of the schedule."""
+        if origin not in MARKER_ORIGINS:
+            raise StoreError(f"origin {origin!r} is not one of {MARKER_ORIGINS}", field="origin")
+        sid = self._stream_id(stream)
+        with self._write() as conn:
+            _upsert_markers(conn, sid, [brk], origin=origin)
 
     def schedule(self, stream: StreamRef) -> Schedule:
         """The stream's stored schedule, as saved (plus ids filled in by ``plan``)."""
@@ -647,7 +626,7 @@ class Store:
                 "SELECT cue_id, start_s, duration_s, ad_type, splice_event_id, "
                 "segmentation_event_id, provider_avail_id, upid_type, upid, avail_num, "
                 "avails_expected, auto_return, plan, notes FROM ad_markers WHERE stream_id = ? "
-                "ORDER BY start_s, cue_id",
+                "AND origin = 'schedule' ORDER BY start_s, cue_id",
                 (sid,),
             ).fetchall()
         plan, rules_json = settings if settings else ("splice_insert", "{}")
@@ -717,7 +696,7 @@ class Store:
                 "SELECT s.name, m.cue_id, m.start_s, m.duration_s, m.ad_type, m.inserted, "
                 "m.inserted_at, m.splice_event_id, m.segmentation_event_id, m.provider_avail_id, "
                 "m.auto_return, m.avail_num, m.avails_expected, m.plan, m.upid_type, m.upid, "
-                "m.notes FROM ad_markers m JOIN streams s ON s.id = m.stream_id "
+                "m.notes, m.origin FROM ad_markers m JOIN streams s ON s.id = m.stream_id "
                 "WHERE m.stream_id = ? ORDER BY m.start_s, m.cue_id",
                 (sid,),
             )
@@ -741,6 +720,7 @@ class Store:
             "upid_type",
             "upid",
             "notes",
+            "origin",
         ]
         df = pd.DataFrame(rows, columns=cols)
         df["start"] = df["start"].astype("float64")
@@ -974,6 +954,49 @@ class Store:
             else:
                 columns[name] = np.array(values, dtype="float64")  # None -> NaN
         return pd.DataFrame(columns)
+
+
+
+def _upsert_markers(
+    conn: sqlite3.Connection, sid: int, breaks: list[AdBreak], *, origin: str
+) -> None:
+    """Insert or update the markers of ``breaks`` (matched by cue_id)."""
+    rows = [
+        (
+            sid,
+            b.cue_id,
+            b.start,
+            b.duration,
+            b.kind,
+            b.splice_event_id,
+            b.segmentation_event_id,
+            b.provider_avail_id,
+            int(b.auto_return),
+            b.avail_num,
+            b.avails_expected,
+            b.plan,
+            b.upid_type,
+            b.upid,
+            b.notes,
+            origin,
+        )
+        for b in breaks
+    ]
+    conn.executemany(
+        "INSERT INTO ad_markers (stream_id, cue_id, start_s, duration_s, ad_type, "
+        "splice_event_id, segmentation_event_id, provider_avail_id, auto_return, avail_num, "
+        "avails_expected, plan, upid_type, upid, notes, origin) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (stream_id, cue_id) DO UPDATE SET start_s = excluded.start_s, "
+        "duration_s = excluded.duration_s, ad_type = excluded.ad_type, "
+        "splice_event_id = excluded.splice_event_id, "
+        "segmentation_event_id = excluded.segmentation_event_id, "
+        "provider_avail_id = excluded.provider_avail_id, auto_return = excluded.auto_return,"
+        " avail_num = excluded.avail_num, avails_expected = excluded.avails_expected, "
+        "plan = excluded.plan, upid_type = excluded.upid_type, upid = excluded.upid, "
+        "notes = excluded.notes, origin = excluded.origin",
+        rows,
+    )
 
 
 def _with_ids(b: AdBreak, ids: Mapping[str, int | None]) -> AdBreak:

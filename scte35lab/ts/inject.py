@@ -1038,7 +1038,9 @@ class Injector:
             if not everything:
                 if seg is pending_seg:
                     break
-                ready = seg.last_upts is not None and limit is not None and seg.last_upts < limit
+                # what came before the first frame (PSI, audio) goes with the first frame
+                upts = seg.last_upts if seg.last_upts is not None else self._zero_upts
+                ready = upts is not None and limit is not None and upts < limit
                 if not ready and self._held_bytes <= self.max_hold_bytes:
                     break
                 if not ready and not self._warned_hold:

@@ -1,0 +1,198 @@
+"""Transcode mode: libx264 re-encodes the ingest and forces an IDR at every splice point.
+
+The stand-in OBS sends a 5 s GOP and the encoder's own is 10 s, so no regular IDR is at a
+splice point: every cue that lands on an IDR in the capture landed on one made for it. One
+bounded live run (~22 s) is shared by the end-to-end tests; the settings rules run on a
+file, without the network.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from live_helpers import PASSPHRASE, live_children, udp_port
+
+from scte35lab import probe, verify
+from scte35lab.errors import ComponentError
+from scte35lab.live import FFmpegTestSource, Pipeline, SrtListener
+from scte35lab.live.transcode import Transcoder, TranscodeSettings
+from scte35lab.schedule import AdBreak, Schedule, Store
+
+PREROLL = 4.0
+TICKS = 90_000
+SETTINGS = "size=256x144,fps=30,bitrate=400k,preset=ultrafast,gop=10,abitrate=64k,muxrate=900k"
+
+
+@pytest.fixture(scope="module")
+def source_ts(tmp_path_factory) -> Path:
+    """8 s of H.264 (10 s GOP, B-frames, 25 fps) and AAC in MPEG-TS, made by FFmpeg."""
+    path = tmp_path_factory.mktemp("tc") / "src.ts"
+    argv = FFmpegTestSource(
+        str(path), fmt="mpegts", duration=8, realtime=False, gop=250, bframes=2
+    ).argv
+    subprocess.run(argv, check=True, timeout=60)
+    return path
+
+
+def _transcode_file(src: Path, settings: TranscodeSettings, force_at: list[float]) -> tuple:
+    out = bytearray()
+    tc = Transcoder(settings, out.extend).start()
+    data = src.read_bytes()
+    first = int(probe(src).frames.query("role == 'video'")["pts"].min())
+    for t in force_at:
+        tc.force_idr(first + round(t * TICKS))
+    for i in range(0, len(data), 13160):
+        tc.feed(data[i : i + 13160])
+    tc.close()
+    assert tc.error is None
+    return probe(bytes(out)), first, tc
+
+
+def test_a_requested_splice_point_gets_an_idr_exactly_there(source_ts: Path) -> None:
+    s = TranscodeSettings.parse("size=256x144,preset=ultrafast,gop=20")
+    p, first, tc = _transcode_file(source_ts, s, [2.0, 5.52])
+    idr = {(int(x) - first) / TICKS for x in p.keyframes["pts"]}
+    assert idr == {0.0, 2.0, 5.52}  # 25 fps: 5.52 s is frame 138
+    assert [(x - first) / TICKS for x in tc.forced] == [2.0, 5.52]
+
+
+def test_a_splice_point_between_frames_gets_the_next_frame(source_ts: Path) -> None:
+    s = TranscodeSettings.parse("fps=30,preset=ultrafast,gop=20")
+    p, first, _ = _transcode_file(source_ts, s, [3.01])
+    idr = sorted((int(x) - first) / TICKS for x in p.keyframes["pts"])
+    assert idr == [0.0, pytest.approx(91 / 30)]  # the first 30 fps slot at or after 3.01 s
+
+
+def test_timestamps_are_kept_and_the_frame_rate_is_converted(source_ts: Path) -> None:
+    s = TranscodeSettings.parse("fps=30,size=160x90,preset=ultrafast")
+    p, first, tc = _transcode_file(source_ts, s, [])
+    video = p.frames.query("role == 'video'")
+    assert int(video["pts"].min()) == first
+    steps = set(video["pts"].sort_values().diff().dropna().astype(int))
+    assert steps == {3000}  # 30 fps on the 90 kHz clock
+    assert tc.duplicated > 0 and len(video) == pytest.approx(8 * 30, abs=2)
+    assert set(p.pids["codec"].dropna().astype(str)) >= {"h264", "aac"}
+
+
+def test_muxrate_gives_a_constant_rate_stream_stuffed_with_nulls(source_ts: Path) -> None:
+    s = TranscodeSettings.parse("bitrate=300k,preset=ultrafast,abitrate=64k,muxrate=800k")
+    p, _, _ = _transcode_file(source_ts, s, [])
+    pids = p.pids.set_index("pid")
+    assert pids.loc[0x1FFF, "packets"] > 100
+    total = pids["bitrate"].sum()
+    assert total == pytest.approx(800_000, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ("bitrate=fast", "bitrate"),
+        ("size=641x360", "size"),
+        ("preset=quick", "preset"),
+        ("tune=loud", "tune"),
+        ("gop=0", "gop"),
+        ("arate=12345", "audio_rate"),
+        ("muxrate=100k", "muxrate"),
+        ("colour=red", "colour"),
+    ],
+)
+def test_bad_transcode_settings_name_the_setting(spec: str, named: str) -> None:
+    with pytest.raises(ComponentError, match=named):
+        TranscodeSettings.parse(spec)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A live session in transcode mode: a break at 7 s for 5 s, and one on-demand cue."""
+    d: Path = tmp_path_factory.mktemp("live-tc")
+    store = Store(d / "lab.db")
+    store.add_stream("main")
+    key = store.new_stream_key("main")
+    port = udp_port()
+    stats: list[dict] = []
+    listener = SrtListener(port, d / "capture.ts", passphrase=PASSPHRASE).start()
+    pipeline = Pipeline(
+        f"srt://127.0.0.1:{port}",
+        store=store,
+        stream="main",
+        passphrase=PASSPHRASE,
+        schedule=Schedule([AdBreak(7, 5, cue_id="brk-1")]),
+        rtmp_port=0,
+        preroll=PREROLL,
+        transcode=SETTINGS,
+        on_stats=stats.append,
+    )
+    obs = None
+    try:
+        pipeline.start()
+        url = f"{pipeline.ingest_url}/{key}"
+        obs = FFmpegTestSource(url, duration=22, gop=125, bframes=2).start()
+        deadline = time.monotonic() + 15
+        while pipeline.clock is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pipeline.clock is not None, "no video reached the pipeline"
+        time.sleep(11)  # after the break
+        ondemand = pipeline.cue_out(duration=3)
+        obs.wait(30)
+        time.sleep(1)
+    finally:
+        if obs is not None:
+            obs.stop()
+        pipeline.stop()
+        listener.stop()
+    yield {
+        "store": store,
+        "pipeline": pipeline,
+        "stats": stats,
+        "ondemand": ondemand,
+        "capture": probe(d / "capture.ts"),
+    }
+    store.close()
+
+
+@pytest.mark.slow
+def test_transcode_every_cue_lands_on_an_idr_with_the_preroll(run) -> None:
+    table = verify(run["capture"], preroll=PREROLL)
+    assert len(table) == 3, table  # out, in, on demand
+    assert table["ok"].all(), table[["splice_time", "nearest_idr_time", "reasons"]]
+
+
+@pytest.mark.slow
+def test_transcode_forces_idrs_at_the_scheduled_stream_times(run) -> None:
+    cap = run["capture"]
+    zero = int(cap.frames.query("role == 'video'")["pts"].min())
+    times = sorted({(int(p) - zero) / TICKS for p in cap.cues["splice_point"]})
+    assert {7.0, 12.0} <= set(times)  # not moved to a GOP boundary (5 s in, 10 s out)
+    forced = {(p - zero) / TICKS for p in run["pipeline"].transcoder_forced}
+    assert set(times) <= forced
+
+
+@pytest.mark.slow
+def test_transcode_on_demand_cue_gets_its_own_idr(run) -> None:
+    rec = run["ondemand"]
+    cap = run["capture"]
+    assert rec.status == "sent"
+    assert rec.splice_pts in set(cap.keyframes["pts"].astype(int))
+    assert rec.splice_pts in run["pipeline"].transcoder_forced
+
+
+@pytest.mark.slow
+def test_transcode_output_has_the_settings_and_its_stats(run) -> None:
+    steady = [r for r in run["stats"] if r.get("fps")]
+    assert len(steady) >= 12
+    assert {(r["width"], r["height"]) for r in steady} == {(256, 144)}
+    assert all(abs(r["fps"] - 30) < 2 for r in steady[2:])
+    assert all(r["mode"] == "transcode" for r in run["stats"])
+    enc = [r for r in run["stats"] if "transcode_fps" in r]
+    assert len(enc) >= 12 and any(abs(r["transcode_fps"] - 30) < 3 for r in enc)
+    assert any(r.get("transcode_speed", 0) > 0.8 for r in enc)
+    pids = run["capture"].pids.set_index("pid")
+    assert pids.loc[0x1FFF, "packets"] > 0  # CBR mux: null stuffing went out too
+
+
+@pytest.mark.slow
+def test_transcode_leaves_no_child_process(run) -> None:
+    assert live_children() == []
