@@ -20,6 +20,7 @@ from scte35lab.errors import ComponentError
 from scte35lab.live import FFmpegTestSource, Pipeline, SrtListener
 from scte35lab.live.transcode import Transcoder, TranscodeSettings
 from scte35lab.schedule import AdBreak, Schedule, Store
+from scte35lab.widgets import LiveDashboard
 
 PREROLL = 4.0
 TICKS = 90_000
@@ -125,6 +126,7 @@ def run(tmp_path_factory):
         transcode=SETTINGS,
         on_stats=stats.append,
     )
+    dashboard = LiveDashboard(pipeline, refresh=0.5)
     obs = None
     try:
         pipeline.start()
@@ -136,6 +138,8 @@ def run(tmp_path_factory):
         assert pipeline.clock is not None, "no video reached the pipeline"
         time.sleep(11)  # after the break
         ondemand = pipeline.cue_out(duration=3)
+        dashboard.redraw()
+        numbers = dashboard.numbers.value
         obs.wait(30)
         time.sleep(1)
     finally:
@@ -143,7 +147,9 @@ def run(tmp_path_factory):
             obs.stop()
         pipeline.stop()
         listener.stop()
+        dashboard.close()
     yield {
+        "numbers": numbers,
         "store": store,
         "pipeline": pipeline,
         "stats": stats,
@@ -191,6 +197,11 @@ def test_transcode_output_has_the_settings_and_its_stats(run) -> None:
     assert any(r.get("transcode_speed", 0) > 0.8 for r in enc)
     pids = run["capture"].pids.set_index("pid")
     assert pids.loc[0x1FFF, "packets"] > 0  # CBR mux: null stuffing went out too
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_the_encoder_figures_in_transcode_mode(run) -> None:
+    assert "encoder: <b>" in run["numbers"] and "IDRs forced <b>" in run["numbers"]
 
 
 @pytest.mark.slow

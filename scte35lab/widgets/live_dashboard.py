@@ -257,6 +257,13 @@ class LiveDashboard(widgets.VBox):
             ax.set_xlabel("seconds", fontsize=8)
         self.charts.value = figure_png(fig, dpi=80)
         last = df.iloc[-1]
+        if pd.notna(last.get("transcode_fps")):  # transcode mode: the encoder's own figures
+            speed = last.get("transcode_speed")
+            latest.append(
+                f"encoder: <b>{last['transcode_fps']:.3g}</b> fps"
+                + (f", speed <b>{speed:.2f}x</b>" if pd.notna(speed) else "")
+                + f", IDRs forced <b>{int(last.get('transcode_forced_idr', 0))}</b>"
+            )
         if "srt_connected" in df:
             up = bool(last["srt_connected"])
             latest.append(
