@@ -60,6 +60,18 @@ def test_push_names_a_wrong_passphrase(tmp_path) -> None:
     assert "a wrong passphrase" not in r.stderr + r.stdout
 
 
-def test_push_transcode_is_refused_until_it_exists() -> None:
-    r = _run("push", "--key", "k" * 12, "--srt", "srt://127.0.0.1:9000", "--transcode")
-    assert r.returncode == 2 and "transcode" in r.stderr
+def test_push_transcode_with_a_bad_setting_is_a_one_line_error_naming_it() -> None:
+    r = _run(
+        "push", "--key", "k" * 12, "--srt", "srt://127.0.0.1:9000", "--transcode", "preset=quick"
+    )
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: push: transcode settings: preset 'quick'")
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_demo_in_transcode_mode_verifies_every_cue(tmp_path) -> None:
+    r = _run("demo", "--seconds", "24", "--out", str(tmp_path), "--transcode")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "transcode: libx264" in r.stdout
+    assert "3 cues, 3 ok, 0 failed" in r.stdout
+    assert live_children() == []
