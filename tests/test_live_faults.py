@@ -287,3 +287,50 @@ def test_three_streams_side_by_side_each_with_its_key_destination_and_cues(tmp_p
         logs = store.logs(name)
         assert set(logs["cue_id"]) == {f"{name}-brk"} and logs["success"].all()
     store.close()
+
+
+def test_a_dead_ingest_ffmpeg_is_restarted_and_said_so(tmp_path: Path) -> None:
+    import signal
+
+    from scte35lab import verify
+
+    port = udp_port()
+    cap = tmp_path / "capture.ts"
+    listener = SrtListener(port, cap, passphrase=PASSPHRASE).start()
+    p = Pipeline(
+        f"srt://127.0.0.1:{port}",
+        key="the-stream-key",
+        passphrase=PASSPHRASE,
+        rtmp_port=0,
+        schedule=Schedule([AdBreak(14, 2, cue_id="after")]),
+    )
+    obs = None
+    try:
+        p.start()
+        obs = FFmpegTestSource(f"{p.ingest_url}/the-stream-key", duration=24).start()
+        deadline = time.monotonic() + 15
+        while p.clock is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert p.clock is not None
+        time.sleep(3)
+        victims = [
+            c for c in live_children() if any("ingest-main.sock" in a for a in c.cmdline())
+        ]
+        assert len(victims) == 1, victims
+        victims[0].send_signal(signal.SIGKILL)  # the FFmpeg between nginx and the pipeline
+        obs.wait(40)
+        time.sleep(1)
+    finally:
+        if obs is not None:
+            obs.stop()
+        p.stop()
+        listener.stop()
+    kinds = [e.kind for e in p.events]
+    assert "ingest_died" in kinds and "ingest_restarted" in kinds, kinds
+    assert kinds.index("ingest_died") < kinds.index("ingest_restarted")
+    assert "srt_down" not in kinds and kinds.count("srt_connected") == 1
+    table = verify(cap)
+    assert len(table) == 2 and table["ok"].all(), table  # the break after the restart
+    capture = probe(cap)
+    video = capture.frames[capture.frames["pid"] == capture.keyframes["pid"].iloc[0]]
+    assert len(video) > 25 * 16  # 24 s published: the stream went on after the restart

@@ -307,6 +307,7 @@ class Pipeline:
         self._started = False
         self._proc = psutil.Process()
         self.sessions = 0
+        self._ingest_died = False
 
     def __repr__(self) -> str:
         state = "running" if self._started and not self._stopping.is_set() else "stopped"
@@ -469,6 +470,9 @@ class Pipeline:
             if self.sessions > 1:
                 self._new_session()
             self._event("ingest_connected", f"ingest {self.sessions} started")
+            if self._ingest_died:
+                self._ingest_died = False
+                self._event("ingest_restarted", "the ingest FFmpeg was restarted")
             if self.transcode is not None:
                 self._open_transcoder()
             try:
@@ -485,9 +489,28 @@ class Pipeline:
             self._close_transcoder()
             if self._remux is not None or self._stopping.is_set():
                 break
-            # the publisher left: send what the injector holds, then wait for it to return
+            # the ingest ended: send what the injector holds, then wait for the next one
             self._flush_stage()
-            self._event("ingest_ended", "ingest ended: waiting for the publisher")
+            if self._publisher_still_on():
+                self._ingest_died = True
+                self._event(
+                    "ingest_died",
+                    "the ingest FFmpeg exited while the publisher is still on: nginx restarts it",
+                )
+            else:
+                self._event("ingest_ended", "ingest ended: waiting for the publisher")
+
+    def _publisher_still_on(self, wait: float = 1.0) -> bool:
+        """True when the RTMP publisher is still on after its ingest ended (the FFmpeg
+        between nginx and us died); its leaving is reported by nginx within ``wait`` s."""
+        if self._rtmp is None or self._ingest is None:
+            return False
+        deadline = time.monotonic() + wait
+        while self._rtmp.publishing(self._ingest.token):
+            if time.monotonic() >= deadline or self._stopping.is_set():
+                return not self._stopping.is_set()
+            time.sleep(0.05)
+        return False
 
     def _new_session(self) -> None:
         """A publisher came back: a new ingest, with new timestamps, continuity counters and

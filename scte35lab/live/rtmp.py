@@ -155,6 +155,7 @@ class RtmpServer:
             workdir = self._own_dir.name
         self.workdir = Path(workdir)
         self._streams: dict[str, RtmpIngest] = {}
+        self._publishing: set[str] = set()  # tokens with a publisher on now
         self._lock = threading.Lock()
         self.events: list[PublishEvent] = []
         self._on_event = on_event
@@ -212,14 +213,22 @@ class RtmpServer:
                 log.exception("rtmp: key check for stream %s failed", ingest.token)
                 ok = False
             if ok:
+                with self._lock:
+                    self._publishing.add(ingest.token)
                 self._event("accepted", ingest.token, addr)
                 return ingest.token
         self._event("rejected", None, addr)
         return None
 
+    def publishing(self, token: str) -> bool:
+        """Whether a publisher is on stream ``token`` now (accepted, not yet done)."""
+        with self._lock:
+            return token in self._publishing
+
     def _done(self, token: str | None, addr: str | None) -> None:
         with self._lock:
             known = token in self._streams
+            self._publishing.discard(token or "")
         self._event("done", token if known else None, addr)
 
     # -- nginx ---------------------------------------------------------------------------
@@ -261,6 +270,8 @@ rtmp {{
             on_publish http://127.0.0.1:{hook_port}/on_publish;
             on_publish_done http://127.0.0.1:{hook_port}/on_publish_done;
             exec_push {exec_push};
+            respawn on;
+            respawn_timeout 1s;
         }}
     }}
 }}
