@@ -207,6 +207,7 @@ def test_obs_reconnect_resumes_without_restarting_srt_and_replans_the_schedule(t
         listener.stop()
     kinds = [e.kind for e in p.events]
     assert kinds.count("ingest_connected") == 2 and "ingest_resumed" in kinds
+    assert "ingest_ended" in kinds and "ingest_died" not in kinds  # OBS left: not a crash
     assert kinds.count("srt_connected") == 1 and "srt_down" not in kinds
     resumed = next(e for e in p.events if e.kind == "ingest_resumed")
     assert 12 < resumed.data["stream_time"] < 20

@@ -114,13 +114,15 @@ class _HookHandler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         form = dict(parse_qsl(self.rfile.read(n).decode("utf-8", "replace")))
         if self.path.startswith("/on_publish_done"):
-            rtmp._done(form.get("name"), form.get("addr"))
+            rtmp._done(form.get("clientid"), form.get("addr"))
             self._reply(200)
             return
         if not self.path.startswith("/on_publish"):
             self._reply(404)
             return
-        token = rtmp._check(form.get("app"), form.get("name", ""), form.get("addr"))
+        token = rtmp._check(
+            form.get("app"), form.get("name", ""), form.get("addr"), form.get("clientid")
+        )
         if token is None:
             self._reply(403)
         else:
@@ -155,7 +157,7 @@ class RtmpServer:
             workdir = self._own_dir.name
         self.workdir = Path(workdir)
         self._streams: dict[str, RtmpIngest] = {}
-        self._publishing: set[str] = set()  # tokens with a publisher on now
+        self._publishing: dict[str, str] = {}  # nginx client id -> token, while publishing
         self._lock = threading.Lock()
         self.events: list[PublishEvent] = []
         self._on_event = on_event
@@ -200,7 +202,9 @@ class RtmpServer:
         if self._on_event is not None:
             self._on_event(ev)
 
-    def _check(self, app: str | None, key: str, addr: str | None) -> str | None:
+    def _check(
+        self, app: str | None, key: str, addr: str | None, client: str | None = None
+    ) -> str | None:
         if app != self.app or not key:
             self._event("rejected", None, addr)
             return None
@@ -214,7 +218,7 @@ class RtmpServer:
                 ok = False
             if ok:
                 with self._lock:
-                    self._publishing.add(ingest.token)
+                    self._publishing[client or ""] = ingest.token
                 self._event("accepted", ingest.token, addr)
                 return ingest.token
         self._event("rejected", None, addr)
@@ -223,13 +227,14 @@ class RtmpServer:
     def publishing(self, token: str) -> bool:
         """Whether a publisher is on stream ``token`` now (accepted, not yet done)."""
         with self._lock:
-            return token in self._publishing
+            return token in self._publishing.values()
 
-    def _done(self, token: str | None, addr: str | None) -> None:
+    def _done(self, client: str | None, addr: str | None) -> None:
+        # nginx names the stream here by the key it was published with, not the token it
+        # was renamed to: the client id tells which publish ended
         with self._lock:
-            known = token in self._streams
-            self._publishing.discard(token or "")
-        self._event("done", token if known else None, addr)
+            token = self._publishing.pop(client or "", None)
+        self._event("done", token, addr)
 
     # -- nginx ---------------------------------------------------------------------------
     def config(self, hook_port: int) -> str:
