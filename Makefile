@@ -51,6 +51,7 @@ bench: setup
 	$(PY) bench/inject.py
 	$(PY) bench/hls.py
 	$(PY) bench/live.py
+	$(PY) bench/transcode.py
 
 clean:
 	rm -rf .venv build *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts

@@ -314,9 +314,7 @@ def test_a_dead_ingest_ffmpeg_is_restarted_and_said_so(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert p.clock is not None
         time.sleep(3)
-        victims = [
-            c for c in live_children() if any("ingest-main.sock" in a for a in c.cmdline())
-        ]
+        victims = [c for c in live_children() if any("ingest-main.sock" in a for a in c.cmdline())]
         assert len(victims) == 1, victims
         victims[0].send_signal(signal.SIGKILL)  # the FFmpeg between nginx and the pipeline
         obs.wait(40)

@@ -334,6 +334,7 @@ class Transcoder:
             if not src.streams.video:
                 raise ComponentError("the ingest has no video stream to transcode")
             vin = src.streams.video[0]
+            vin.codec_context.thread_type = "AUTO"  # frame threads: decode beside encode
             ain = src.streams.audio[0] if src.streams.audio else None
             out = av.open(
                 self._writer,
@@ -454,8 +455,11 @@ class _VideoGrid:
         self.tc, self.stream, self.out = tc, stream, out
         self.fps = fps
         self.size = size
+        from av.video.reformatter import VideoReformatter
+
         self.first: int | None = None  # unwrapped PTS of the first frame
         self._unwrap = _Unwrap()
+        self._scaler = VideoReformatter()  # keeps its scaler context from frame to frame
         self.next_slot = 0
 
     def push(self, frame: Any) -> None:
@@ -471,10 +475,8 @@ class _VideoGrid:
         if self.first is None:
             self.first = u
             tc._media_start = u % PTS_WRAP
-        if self.size is not None and (frame.width, frame.height) != self.size:
-            frame = frame.reformat(width=self.size[0], height=self.size[1], format="yuv420p")
-        elif frame.format.name != "yuv420p":
-            frame = frame.reformat(format="yuv420p")
+        w, h = self.size or (frame.width, frame.height)
+        frame = self._scaler.reformat(frame, width=w, height=h, format="yuv420p", threads=2)
         if self.fps is None:
             slots = [u]
         else:

@@ -956,7 +956,6 @@ class Store:
         return pd.DataFrame(columns)
 
 
-
 def _upsert_markers(
     conn: sqlite3.Connection, sid: int, breaks: list[AdBreak], *, origin: str
 ) -> None:
