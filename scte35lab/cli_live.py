@@ -59,6 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preroll", type=float, default=4.0, help="seconds before a splice (4)")
     p.add_argument("--sender", choices=("srt-live-transmit", "ffmpeg"), default="srt-live-transmit")
     p.add_argument("--record", metavar="FILE", help="also write the TS sent to this file")
+    p.add_argument("--service-name", help="service name the distributor sees (SDT)")
+    p.add_argument("--service-provider", default="", help="service provider name (SDT)")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument(
         "--transcode",
@@ -169,6 +171,8 @@ def push_command(args: argparse.Namespace) -> int:
         preroll=args.preroll,
         sender=args.sender,
         record=args.record,
+        service_name=args.service_name,
+        service_provider=args.service_provider,
         transcode=transcode,
         on_stats=lambda row: _print({"type": "stats", **row}),
         on_event=lambda ev: _print(

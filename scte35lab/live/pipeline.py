@@ -45,6 +45,7 @@ from scte35lab.live.transcode import Transcoder, TranscodeSettings, settings_fro
 from scte35lab.schedule import EventIdAllocator, Schedule, Store, StreamClock
 from scte35lab.ts.inject import Injector, Placement
 from scte35lab.ts.pes import PTS_WRAP, pts_diff
+from scte35lab.ts.sdt import ServiceNamer
 from scte35lab.ts.sections import SectionAssembler
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,8 @@ class Pipeline:
         record: str | os.PathLike[str] | None = None,
         record_input: str | os.PathLike[str] | None = None,
         hls_preview: str | os.PathLike[str] | None = None,
+        service_name: str | None = None,
+        service_provider: str = "",
         on_stats: Callable[[dict[str, Any]], None] | None = None,
         on_event: Callable[[LiveEvent], None] | None = None,
         mode: str | None = None,
@@ -288,6 +291,8 @@ class Pipeline:
         self._tick_times: list[float] = []
         self._resume_clock = False
         self._seam: SeamMarker | None = None
+        # the service name and provider the distributor sees (SDT), for the whole run
+        self._namer = None if service_name is None else ServiceNamer(service_name, service_provider)
         self._inj: Injector | None = None
         self._inj_lock = threading.Lock()
         self._sections = SectionAssembler()
@@ -514,10 +519,12 @@ class Pipeline:
 
     def _new_session(self) -> None:
         """A publisher came back: a new ingest, with new timestamps, continuity counters and
-        maybe a new PMT. A fresh injector takes it; the schedule is mapped onto its PTS so
-        that stream time keeps counting from the first session's start."""
-        with self._inj_lock:
-            self._inj = Injector(preroll=self.preroll, margin=self.margin)
+        maybe a new PMT. A fresh injector takes it, carrying on the old one's SCTE-35 PID
+        counter and PMT version line; the schedule is mapped onto its PTS so that stream
+        time keeps counting from the first session's start."""
+        with self._inj_lock:  # the old one was flushed when its ingest ended
+            old = self._inj
+            self._inj = Injector(preroll=self.preroll, margin=self.margin, follows=old)
         self._sections = SectionAssembler()
         self.meter = StreamMeter()
         self._resume_clock = True
@@ -592,6 +599,8 @@ class Pipeline:
         t0, c0 = time.perf_counter(), time.thread_time()
         if self._seam is not None:
             data = self._seam.feed(data)
+        if self._namer is not None:
+            data = self._namer.feed(data)
         self.meter.feed(data)
         if self.meter.first_video_pts is not None:
             if self.clock is None:
@@ -615,7 +624,8 @@ class Pipeline:
         if self._inj is None:
             return
         with self._inj_lock:
-            out = self._inj.flush()
+            tail = b"" if self._namer is None else self._namer.flush()
+            out = (self._inj.feed(tail) if tail else b"") + self._inj.flush()
         self._emit(out)
 
     def _emit(self, out: bytes) -> None:

@@ -7,9 +7,10 @@ What it does to the stream (ISO/IEC 13818-1, ANSI/SCTE 35 section 8):
 
 - The program's PMT gains an elementary stream of stream_type 0x86 on the SCTE-35 PID (with
   a cue_identifier_descriptor, cue_stream_type 0x01 "all commands") and a ``CUEI``
-  registration_descriptor in its program_info loop; its version_number goes up by one and
-  its CRC_32 is recomputed. Every PMT packet is replaced where it stands, so the PMT keeps
-  its repetition.
+  registration_descriptor in its program_info loop; its version_number is the input's + 1,
+  then goes up by one only when the rewritten content changes (one version line, also
+  across sessions with ``follows``), and its CRC_32 is recomputed. Every PMT packet is
+  replaced where it stands, so the PMT keeps its repetition.
 - Each cue is a section in packets of its own (pointer_field 0, 0xFF stuffing) on the SCTE-35
   PID, with this stage's own continuity_counter. A packet goes where a null packet was when
   the gap it must go into has one (the mux rate stays the same), else it is inserted there.
@@ -74,6 +75,7 @@ from scte35lab.ts.psi import (
     Pmt,
     crc_ok,
     registration_descriptor,
+    with_crc,
 )
 from scte35lab.ts.sections import SectionAssembler
 
@@ -290,6 +292,18 @@ class Injector:
     own). ``program``: program_number to inject into (default: the first in the PAT).
     ``margin``: seconds held beyond ``preroll``.
 
+    ``follows``: the injector whose output this one's continues (a live publisher's new
+    ingest after a reconnect). This one then keeps the same SCTE-35 PID (unless ``pid`` is
+    given), that PID's continuity_counter goes on from where the previous one left it, and
+    the PMT's version_number goes on from the previous one's last PMT: it stays when the
+    rewritten PMT is the same, and goes up by one (mod 32) when its content changed. The
+    previous injector must be flushed before this one is fed (its output goes out first);
+    its state is taken at the first ``feed``.
+
+    PMT version: the rewritten PMT starts at the input's version_number + 1 and goes up by
+    one only when its content (all but version_number and CRC_32) differs from the last one
+    this stage sent, so one output never shows one version with two contents.
+
     Not thread-safe: a caller that adds cues from one thread while another feeds must
     serialise ``add``/``feed``/``flush`` (one lock).
     """
@@ -306,7 +320,10 @@ class Injector:
         program: int | None = None,
         margin: float = 1.0,
         max_hold_bytes: int = MAX_HOLD_BYTES,
+        follows: Injector | None = None,
     ) -> None:
+        if follows is not None and not isinstance(follows, Injector):
+            raise StreamError(f"follows= takes an Injector, not a {type(follows).__name__}")
         if pid is not None and not 0x20 <= pid < NULL_PID:
             raise StreamError(f"SCTE-35 PID {pid} is not usable (0x0020..0x1FFE)")
         if existing not in EXISTING_MODES:
@@ -342,6 +359,10 @@ class Injector:
         self._pmt_cc: int | None = None
         self._pmt_last: bytes | None = None
         self._pmt_last_section = b""
+        self._pmt_version: int | None = None  # version_number of the last PMT sent
+        self._pmt_content: bytes | None = None  # that PMT without version and CRC_32
+        self._follows = follows
+        self._cue_cc = 0  # the SCTE-35 PID's first continuity_counter
         self._cue_out: SectionPacketizer | None = None
         self._tail = b""
         self._synced = False
@@ -412,6 +433,8 @@ class Injector:
     # ------------------------------------------------------------------- the pipeline
 
     def _feed(self, data: bytes | bytearray | memoryview) -> list[Any]:
+        if self._follows is not None:
+            self._take_over(self._follows)
         if not isinstance(data, bytes):
             data = bytes(data)
         self.bytes_in += len(data)
@@ -462,7 +485,23 @@ class Injector:
         self._place()
         return self._release()
 
+    def _take_over(self, prev: Injector) -> None:
+        """Continue ``prev``'s output: its SCTE-35 PID and counter, its PMT version line."""
+        if prev._segments or prev._tail:
+            raise StreamError(
+                "the injector this one follows still holds output: flush it before feeding this one"
+            )
+        self._follows = None  # no chain of old sessions kept alive
+        if self.requested_pid is None:
+            self.requested_pid = prev.pid if prev.pid is not None else prev.requested_pid
+        if prev._cue_out is not None and prev._cue_out.pid == self.requested_pid:
+            self._cue_cc = prev._cue_out.cc
+        self._pmt_version = prev._pmt_version
+        self._pmt_content = prev._pmt_content
+
     def _flush(self) -> list[Any]:
+        if self._follows is not None:
+            self._take_over(self._follows)
         if self._tail:
             log.warning(
                 "%d bytes at the end are not a whole packet: passed through", len(self._tail)
@@ -852,7 +891,25 @@ class Injector:
             current_next_indicator=pmt.current_next_indicator,
         ).build()
         now = (self.video_pid, self.pid, frozenset(self._existing_pids))
-        return new, now != old
+        return self._versioned(new), now != old
+
+    def _versioned(self, section: bytes) -> bytes:
+        """``section`` with this stage's own PMT version_number: the last one sent if the
+        content is the same, else one more (the first: the input's + 1, as built)."""
+        content = section[:5] + bytes([section[5] & 0xC1]) + section[6:-4]
+        if self._pmt_content is None:
+            version = (section[5] >> 1) & 0x1F
+        elif content == self._pmt_content:
+            version = self._pmt_version
+        else:
+            version = (self._pmt_version + 1) & 0x1F
+        if content != self._pmt_content:
+            log.debug("PMT content changed: version_number %d", version)
+            self._pmt_cache.clear()  # earlier rewrites carry an older version
+        self._pmt_content = content
+        self._pmt_version = version
+        head = section[:5] + bytes([(section[5] & 0xC1) | (version << 1)])
+        return with_crc(head + section[6:-4])
 
     def _choose_pid(self, pmt: Pmt, existing: set[int]) -> None:
         if self.requested_pid is not None:
@@ -868,7 +925,7 @@ class Injector:
             while pid in used or self._seen_pids[pid]:
                 pid += 1
         self.pid = pid
-        self._cue_out = SectionPacketizer(pid)
+        self._cue_out = SectionPacketizer(pid, self._cue_cc if pid == self.requested_pid else 0)
         log.debug("SCTE-35 on PID %d", pid)
 
     # ------------------------------------------------------------------ placing cues

@@ -277,3 +277,13 @@ def _build_long_section(
         ]
     )
     return with_crc(head + body)
+
+
+def descriptor_loop(data: bytes, structure: str) -> list[Descriptor]:
+    """A descriptor loop's bytes as ``(tag, body)`` pairs (``structure`` names it in errors)."""
+    return _descriptors(data, structure)
+
+
+def descriptor_loop_bytes(descriptors: list[Descriptor] | tuple[Descriptor, ...]) -> bytes:
+    """``(tag, body)`` pairs as a descriptor loop's bytes."""
+    return _descriptor_bytes(descriptors)

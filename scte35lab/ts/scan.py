@@ -192,6 +192,10 @@ class Scanner:
         self.r = ScanResult()
         self._base = 0  # global index of the chunk's first packet
         self._last_cc = np.full(8192, -1, dtype=np.int16)
+        # a discontinuity_indicator seen since the PID's last payload packet / last PCR
+        # (an adaptation-field-only packet announces a jump in what follows it)
+        self._cc_disc = np.zeros(8192, dtype=bool)
+        self._pcr_disc = np.zeros(8192, dtype=bool)
         self._last_pcr: dict[int, tuple[int, int]] = {}  # pid -> (packet, pcr)
         self._pcr_parts: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         self._assemblers: dict[int, SectionAssembler] = {}
@@ -394,8 +398,9 @@ class Scanner:
                     pid=int(t.pid[i]),
                     detail="transport_error_indicator set",
                 )
-        self._check_cc(t, groups, base, offset0, ps)
-        self._check_pcr(t, base, offset0, ps)
+        disc_rows = np.flatnonzero(t.af_flags & 0x80)
+        self._check_cc(t, groups, base, offset0, ps, disc_rows)
+        self._check_pcr(t, groups, base, offset0, ps, disc_rows)
         if self.want_packets:
             self._keep_packets(t, base, offset0, ps, n)
 
@@ -442,19 +447,41 @@ class Scanner:
 
     # ------------------------------------------------------------------ checks
 
-    def _check_cc(self, t, groups, base, offset0, ps) -> None:
+    def _check_cc(self, t, groups, base, offset0, ps, disc_rows) -> None:
+        """continuity_counter of each payload packet = previous + 1 (or a duplicate), unless
+        a discontinuity_indicator is set on it or on an adaptation-field-only packet of the
+        PID since the previous payload packet (ISO/IEC 13818-1 2.4.3.5)."""
+        carry = self._cc_disc
+        marked = len(disc_rows) > 0
         for pid, g in groups.items():
             if pid == NULL_PID:
                 continue
-            g = g[t.payload_len[g] > 0]
+            payload = t.payload_len[g] > 0
+            if marked or carry[pid]:
+                # discontinuities counted up to each packet; a payload packet is excused by
+                # any since the payload packet before it (the chunk's first: by the carry)
+                n_disc = np.cumsum((t.af_flags[g] & 0x80) != 0)
+                at = np.flatnonzero(payload)
+                upto = n_disc[at]
+                disc = np.diff(upto, prepend=0) > 0
+                if len(at):
+                    disc[0] |= bool(carry[pid])
+                    carry[pid] = n_disc[-1] > upto[-1]
+                else:
+                    carry[pid] |= n_disc[-1] > 0
+                g = g[at]
+            else:
+                g = g[payload]
+                disc = None
             if not len(g):
                 continue
             cc = t.cc[g].astype(np.int16)
             prev = np.empty_like(cc)
             prev[0] = self._last_cc[pid]
             prev[1:] = cc[:-1]
-            disc = (t.af_flags[g] & 0x80) != 0
-            bad = (prev >= 0) & (cc != ((prev + 1) & 0x0F)) & (cc != prev) & ~disc
+            bad = (prev >= 0) & (cc != ((prev + 1) & 0x0F)) & (cc != prev)
+            if disc is not None:
+                bad &= ~disc
             self._last_cc[pid] = cc[-1]
             if bad.any():
                 for j in np.flatnonzero(bad).tolist():
@@ -471,10 +498,17 @@ class Scanner:
                     if asm is not None:
                         asm.reset()
 
-    def _check_pcr(self, t, base, offset0, ps) -> None:
+    def _check_pcr(self, t, groups, base, offset0, ps, disc_rows) -> None:
+        """PCR steps on each PCR PID. A discontinuity_indicator on the PCR packet, or on any
+        packet of the PID since its previous PCR (an adaptation-field-only packet), starts a
+        new time base: the step is then reported as information, not as an error."""
+        carry = self._pcr_disc
+        pids = t.pid[t.pcr_index]
+        if len(disc_rows):
+            # PIDs marked in this chunk that carry no PCR in it: the mark waits for their next
+            carry[np.setdiff1d(t.pid[disc_rows], pids)] = True
         if not len(t.pcr_index):
             return
-        pids = t.pid[t.pcr_index]
         for pid in np.unique(pids).tolist():
             sel = pids == pid
             idx = t.pcr_index[sel]
@@ -488,6 +522,13 @@ class Scanner:
             prev = np.concatenate(([last[1] if last else -1], val[:-1]))
             d = (val - prev) % PCR_WRAP
             disc = (t.af_flags[idx] & 0x80) != 0
+            if len(disc_rows) or carry[pid]:
+                g = groups[pid]
+                n_disc = np.cumsum((t.af_flags[g] & 0x80) != 0)
+                upto = n_disc[np.searchsorted(g, idx)]
+                disc = np.diff(upto, prepend=0) > 0
+                disc[0] |= bool(carry[pid])
+                carry[pid] = n_disc[-1] > upto[-1]
             has_prev = prev >= 0
             wrapped = has_prev & (val < prev) & (d < PCR_JUMP)
             back = has_prev & (d >= PCR_WRAP // 2) & ~disc
