@@ -50,6 +50,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latency", type=int, metavar="MS", help="SRT latency in milliseconds")
     p.add_argument("--streamid", help="SRT stream id")
     p.add_argument("--maxbw", type=int, metavar="BYTES_PER_S", help="SRT maximum bandwidth")
+    p.add_argument(
+        "--packet-filter", metavar="FEC", help="SRT FEC packet filter, e.g. fec,cols:10,rows:5"
+    )
+    p.add_argument(
+        "--rtmp-fallback-env",
+        metavar="VAR",
+        help="env variable holding an RTMP URL (key included) to push the stream to as well",
+    )
     p.add_argument("--schedule", metavar="FILE", help="ad-break schedule, CSV or JSON")
     p.add_argument("--store", metavar="DB", help="SQLite store (streams, logs, analytics)")
     p.add_argument("--stream", default="main", help="stream name in the store (main)")
@@ -157,8 +165,16 @@ def push_command(args: argparse.Namespace) -> int:
         "latency_ms": args.latency,
         "streamid": args.streamid,
         "maxbw": args.maxbw,
+        "packet_filter": args.packet_filter,
     }
     endpoint = endpoint.with_(**{k: v for k, v in changes.items() if v is not None})
+    fallback = None
+    if args.rtmp_fallback_env:
+        fallback = os.environ.get(args.rtmp_fallback_env)
+        if not fallback:
+            raise ComponentError(
+                f"environment variable {args.rtmp_fallback_env} (RTMP fallback URL) is not set"
+            )
     pipeline = Pipeline(
         endpoint,
         stream=args.stream,
@@ -172,6 +188,7 @@ def push_command(args: argparse.Namespace) -> int:
         sender=args.sender,
         record=args.record,
         service_name=args.service_name,
+        rtmp_fallback=fallback,
         service_provider=args.service_provider,
         transcode=transcode,
         on_stats=lambda row: _print({"type": "stats", **row}),

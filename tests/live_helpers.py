@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import random
 import socket
 import threading
 import time
@@ -124,6 +125,62 @@ class DatagramRecorder:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+class LossyHop:
+    """A UDP relay between an SRT caller and listener that drops ``loss`` of the data
+    packets (datagrams over 1000 bytes: media, retransmissions and FEC alike)."""
+
+    def __init__(self, target_port: int, loss: float, seed: int = 7) -> None:
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.target = ("127.0.0.1", target_port)
+        self.loss = loss
+        self.rng = random.Random(seed)
+        self.dropped = 0
+        self.forwarded = 0
+        self.caller: tuple[str, int] | None = None
+        self._stop = threading.Event()
+        for s in (self.front, self.back):
+            s.settimeout(0.1)
+        self._threads = [
+            threading.Thread(target=self._forward, daemon=True),
+            threading.Thread(target=self._backward, daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _forward(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.front.recvfrom(65536)
+            except TimeoutError:
+                continue
+            self.caller = addr
+            if len(data) > 1000 and self.rng.random() < self.loss:  # data packets only
+                self.dropped += 1
+                continue
+            self.forwarded += 1
+            self.back.sendto(data, self.target)
+
+    def _backward(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.back.recv(65536)
+            except TimeoutError:
+                continue
+            if self.caller is not None:
+                self.front.sendto(data, self.caller)
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(1)
+        self.front.close()
+        self.back.close()
 
 
 def read(path: Path) -> bytes:

@@ -75,3 +75,11 @@ def test_demo_in_transcode_mode_verifies_every_cue(tmp_path) -> None:
     assert "transcode: libx264" in r.stdout
     assert "3 cues, 3 ok, 0 failed" in r.stdout
     assert live_children() == []
+
+
+def test_push_with_a_malformed_fec_filter_is_a_one_line_error_naming_it() -> None:
+    r = _run(
+        "push", "--key", "k" * 12, "--srt", "srt://127.0.0.1:9000", "--packet-filter", "fec,cols:1"
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: push: SRT packet filter 'fec,cols:1': cols must be 2 or more"

@@ -4,15 +4,19 @@ a lossy UDP hop between sender and listener."""
 from __future__ import annotations
 
 import json
-import random
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from live_helpers import PASSPHRASE, feed, live_children, strip_null_tail, udp_port
+from live_helpers import (
+    PASSPHRASE,
+    LossyHop,
+    feed,
+    live_children,
+    strip_null_tail,
+    udp_port,
+)
 
 from scte35lab import probe
 from scte35lab.live import FFmpegTestSource, Pipeline, SrtEndpoint, SrtListener, SrtSender
@@ -96,59 +100,6 @@ def test_srt_peer_gone_for_3s_reconnects_resumes_and_reports_the_missed_cue(tmp_
     after = capture.cues[capture.cues["splice_event_id"] == 2]
     assert len(after) and set(after["splice_point"]) <= set(capture.keyframes["pts"])
     store.close()
-
-
-class LossyHop:
-    """A UDP relay between an SRT caller and listener that drops ``loss`` of the data."""
-
-    def __init__(self, target_port: int, loss: float, seed: int = 7) -> None:
-        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.front.bind(("127.0.0.1", 0))
-        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.back.bind(("127.0.0.1", 0))
-        self.port = self.front.getsockname()[1]
-        self.target = ("127.0.0.1", target_port)
-        self.loss = loss
-        self.rng = random.Random(seed)
-        self.dropped = 0
-        self.caller: tuple[str, int] | None = None
-        self._stop = threading.Event()
-        for s in (self.front, self.back):
-            s.settimeout(0.1)
-        self._threads = [
-            threading.Thread(target=self._forward, daemon=True),
-            threading.Thread(target=self._backward, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _forward(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, addr = self.front.recvfrom(65536)
-            except TimeoutError:
-                continue
-            self.caller = addr
-            if len(data) > 1000 and self.rng.random() < self.loss:  # data packets only
-                self.dropped += 1
-                continue
-            self.back.sendto(data, self.target)
-
-    def _backward(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.back.recv(65536)
-            except TimeoutError:
-                continue
-            if self.caller is not None:
-                self.front.sendto(data, self.caller)
-
-    def close(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(1)
-        self.front.close()
-        self.back.close()
 
 
 def test_three_percent_loss_loses_no_packet_and_stats_show_retransmits(tmp_path: Path) -> None:

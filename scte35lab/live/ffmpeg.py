@@ -11,6 +11,9 @@ Facts these wrappers rely on, measured with Debian's FFmpeg 5.1:
   ``-srt_streamid``, and needs ``linger`` not to lose the last second at close. It opens
   the SRT connection only once the first input bytes arrive, and reports no statistics.
 - It prints the URL, passphrase included, in error messages: everything kept is redacted.
+- Its ``srt://`` has no packet filter option (``ffmpeg -h protocol=srt``) and silently drops
+  ``packetfilter=`` from the URL (measured: a listener got no FEC packet), so
+  :class:`FFmpegSrtSender` refuses an endpoint with one instead of sending without FEC.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from typing import IO
 
 from scte35lab.errors import ComponentError
-from scte35lab.live.errors import SrtConnectionError
+from scte35lab.live.errors import SrtConnectionError, SrtUrlError
 from scte35lab.live.process import ManagedProcess, find_tool
 from scte35lab.live.srt import (
     SRT_CHUNK,
@@ -145,6 +148,7 @@ class FFmpegSrtSender:
 
     The same face as :class:`~scte35lab.live.srt.SrtSender`, but FFmpeg exposes no SRT
     statistics: ``stats_available`` is ``False`` and ``stats`` stays empty, never invented.
+    Nor can it set a packet filter (FEC): an endpoint with ``packet_filter`` is refused.
     """
 
     stats_available = False
@@ -159,6 +163,12 @@ class FFmpegSrtSender:
         on_sample: Callable[..., None] | None = None,
         **_: object,
     ) -> None:
+        if endpoint.packet_filter:
+            raise SrtUrlError(
+                f"the FFmpeg SRT sender cannot do FEC (packetfilter={endpoint.packet_filter}): "
+                "FFmpeg 5.1's srt:// has no packet filter option and would send without it; "
+                "use the srt-live-transmit sender, which can"
+            )
         self.endpoint = endpoint
         self.name = name
         self.stats = SrtStats()

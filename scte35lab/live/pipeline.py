@@ -36,6 +36,7 @@ import psutil
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error
 from scte35lab.live.errors import SrtConnectionError
+from scte35lab.live.fallback import RtmpFallback
 from scte35lab.live.ffmpeg import FFmpegRemux, FFmpegSrtSender
 from scte35lab.live.meter import StreamMeter
 from scte35lab.live.rtmp import RtmpIngest, RtmpServer
@@ -216,6 +217,8 @@ class Pipeline:
         record_input: str | os.PathLike[str] | None = None,
         hls_preview: str | os.PathLike[str] | None = None,
         service_name: str | None = None,
+        packet_filter: str | None = None,
+        rtmp_fallback: str | None = None,
         service_provider: str = "",
         on_stats: Callable[[dict[str, Any]], None] | None = None,
         on_event: Callable[[LiveEvent], None] | None = None,
@@ -258,7 +261,22 @@ class Pipeline:
             endpoint = endpoint.with_(latency_ms=latency_ms)
         if streamid is not None:
             endpoint = endpoint.with_(streamid=streamid)
+        if packet_filter is not None:  # SRT FEC, e.g. "fec,cols:10,rows:5"
+            endpoint = endpoint.with_(packet_filter=packet_filter)
+        if endpoint.packet_filter and sender == "ffmpeg":
+            FFmpegSrtSender(endpoint)  # raises: FFmpeg's srt:// has no packet filter
         self.endpoint = endpoint
+        # an optional second destination over RTMP (audio and video: FLV has no SCTE-35)
+        self._fallback = (
+            None
+            if rtmp_fallback is None
+            else RtmpFallback(
+                rtmp_fallback,
+                name=f"rtmp-fallback-{stream}",
+                on_event=lambda kind, message: self._event(kind, message),
+                backoff_max=backoff_max,
+            )
+        )
         self.sender_kind = sender
         self._key = key
         self.ingest_spec = ingest
@@ -365,6 +383,8 @@ class Pipeline:
             self._load_schedule()
             self._open_files()
             self._slot.start()
+            if self._fallback is not None:
+                self._fallback.start()
             self._first_connect(connect_timeout)
             self._start_ingest()
         except BaseException:
@@ -439,6 +459,8 @@ class Pipeline:
         self._close_transcoder()
         self._flush_stage()
         self._slot.stop()
+        if self._fallback is not None:
+            self._fallback.stop()
         self._confirm_cues(final=True)
         if self._own_rtmp and self._rtmp is not None:
             self._rtmp.stop()
@@ -639,6 +661,8 @@ class Pipeline:
             gen = self._slot.write(out)
             if gen is None:
                 self._dropped_while_down += len(out)
+            if self._fallback is not None:
+                self._fallback.write(out)
             self._watch_cues(out, self._out_bytes, gen)
             self._out_bytes += len(out)
             self.out_meter.feed(out)
@@ -742,6 +766,8 @@ class Pipeline:
         next_tick = time.monotonic() + 1.0
         while not self._stopping.wait(max(0.0, min(0.2, next_tick - time.monotonic()))):
             self._slot.check()
+            if self._fallback is not None:
+                self._fallback.check()
             self._confirm_cues()
             if time.monotonic() >= next_tick:
                 next_tick += 1.0
@@ -757,6 +783,8 @@ class Pipeline:
         row["srt_stats_available"] = SENDERS[self.sender_kind].stats_available
         row["srt_connected"] = self._slot.up
         row["mode"] = self.mode
+        if self._fallback is not None:
+            row.update(self._fallback.stats())
         tc = self._tc
         if tc is not None:
             row.update(tc.second())
