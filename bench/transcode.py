@@ -1,7 +1,7 @@
 """Benchmark transcode mode's encoder against the FFmpeg CLI on the same input and settings.
 
-Makes (once, in bench/out/, git-ignored) 60 s of 720p25 H.264/AAC MPEG-TS at ~8 Mbit/s, then
-re-encodes it, as fast as each can, to 640x360 25 fps libx264 veryfast/zerolatency
+Takes bench/live.py's input (made once in bench/out/: 720p25 H.264/AAC MPEG-TS, ~8 Mbit/s) and
+re-encodes 60 s of it, as fast as each can, to 640x360 25 fps libx264 veryfast/zerolatency
 1500 kbit/s with a 2 s GOP and AAC 128 kbit/s, into MPEG-TS:
 
 - scte35lab: ``Transcoder`` (PyAV decode, libx264 with an IDR forced every 7.3 s as splice
@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
+from live import make_input  # noqa: E402  (bench/live.py: the same 720p25 8 Mbit/s input)
+
 from scte35lab import probe  # noqa: E402
 from scte35lab.live.process import find_tool  # noqa: E402
 from scte35lab.live.transcode import Transcoder, TranscodeSettings  # noqa: E402
@@ -42,47 +44,6 @@ SETTINGS = TranscodeSettings(
     threads=2,
 )
 SPLICE_EVERY = 7.3
-
-
-def make_input(seconds: int) -> Path:
-    path = OUT / f"transcode_720p_{seconds}s.ts"
-    if path.exists():
-        return path
-    OUT.mkdir(parents=True, exist_ok=True)
-    print(f"making {path.name} ({seconds} s, 720p25, ~8 Mbit/s) ...", flush=True)
-    subprocess.run(
-        [
-            find_tool("ffmpeg"),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=1000:sample_rate=48000",
-            "-t",
-            str(seconds),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-b:v",
-            "8M",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-f",
-            "mpegts",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
 
 
 def children_cpu() -> float:

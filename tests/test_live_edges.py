@@ -32,26 +32,7 @@ from scte35lab.live.rtmp import RtmpServer
 from scte35lab.live.srt import SrtEndpoint, SrtListener, SrtSender, SrtStats
 from scte35lab.schedule import Store
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def no_child_left():
-    """Every test here must stop every process it started."""
-    yield
-    deadline = time.monotonic() + 3
-    while live_children() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert live_children() == []
-
-
-@pytest.fixture(scope="module")
-def source_ts(tmp_path_factory) -> bytes:
-    """Six seconds of H.264/AAC test picture as MPEG-TS, made by FFmpeg once."""
-    path = tmp_path_factory.mktemp("src") / "source.ts"
-    src = FFmpegTestSource(str(path), fmt="mpegts", realtime=False, duration=6).start()
-    assert src.wait(30) == 0, src.tail()
-    return path.read_bytes()
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_child_left")]
 
 
 def test_srt_sender_delivers_the_ts_byte_for_byte(tmp_path: Path, source_ts: bytes) -> None:

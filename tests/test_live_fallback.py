@@ -12,26 +12,16 @@ import threading
 import time
 
 import pytest
-from live_helpers import feed, live_children, tcp_port
+from live_helpers import feed, tcp_port
 
 from scte35lab import Cue, inject, probe
 from scte35lab.live.fallback import RtmpFallbackError, RtmpFallbackPush
 from scte35lab.live.ffmpeg import FFmpegTestSource
 from scte35lab.live.rtmp import RtmpServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_child_left")]
 KEY = "fallback-Key-7f3c9a12e4"
 SECONDS = 10.0
-
-
-@pytest.fixture(autouse=True)
-def no_child_left():
-    """Every test here must stop every process it started."""
-    yield
-    deadline = time.monotonic() + 3
-    while live_children() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert live_children() == []
 
 
 @pytest.fixture(scope="module")

@@ -22,17 +22,8 @@ from scte35lab import probe
 from scte35lab.live import FFmpegTestSource, Pipeline, SrtEndpoint, SrtListener, SrtSender
 from scte35lab.schedule import AdBreak, Schedule, Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_child_left")]
 TICKS = 90_000
-
-
-@pytest.fixture(autouse=True)
-def no_child_left():
-    yield
-    deadline = time.monotonic() + 3
-    while live_children() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert live_children() == []
 
 
 def _out_time(p: Pipeline) -> float | None:

@@ -13,34 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import LossyHop, feed, live_children, strip_null_tail, udp_port
+from live_helpers import LossyHop, feed, strip_null_tail, udp_port
 
 from scte35lab.live.errors import SrtUrlError
-from scte35lab.live.ffmpeg import FFmpegSrtSender, FFmpegTestSource
+from scte35lab.live.ffmpeg import FFmpegSrtSender
 from scte35lab.live.process import ManagedProcess, find_tool
 from scte35lab.live.srt import SrtEndpoint, SrtListener, SrtSender, check_packet_filter
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_child_left")]
 FEC = "fec,cols:10,rows:5"
-
-
-@pytest.fixture(autouse=True)
-def no_child_left():
-    """Every test here must stop every process it started."""
-    yield
-    deadline = time.monotonic() + 3
-    while live_children() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert live_children() == []
-
-
-@pytest.fixture(scope="module")
-def source_ts(tmp_path_factory) -> bytes:
-    """Six seconds of H.264/AAC test picture as MPEG-TS, made by FFmpeg once."""
-    path = tmp_path_factory.mktemp("src") / "source.ts"
-    src = FFmpegTestSource(str(path), fmt="mpegts", realtime=False, duration=6).start()
-    assert src.wait(30) == 0, src.tail()
-    return path.read_bytes()
 
 
 @pytest.mark.parametrize("side", ["caller", "listener"])

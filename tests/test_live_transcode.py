@@ -28,7 +28,7 @@ SETTINGS = "size=256x144,fps=30,bitrate=400k,preset=ultrafast,gop=10,abitrate=64
 
 
 @pytest.fixture(scope="module")
-def source_ts(tmp_path_factory) -> Path:
+def long_gop_ts(tmp_path_factory) -> Path:
     """8 s of H.264 (10 s GOP, B-frames, 25 fps) and AAC in MPEG-TS, made by FFmpeg."""
     path = tmp_path_factory.mktemp("tc") / "src.ts"
     argv = FFmpegTestSource(
@@ -52,24 +52,24 @@ def _transcode_file(src: Path, settings: TranscodeSettings, force_at: list[float
     return probe(bytes(out)), first, tc
 
 
-def test_a_requested_splice_point_gets_an_idr_exactly_there(source_ts: Path) -> None:
+def test_a_requested_splice_point_gets_an_idr_exactly_there(long_gop_ts: Path) -> None:
     s = TranscodeSettings.parse("size=256x144,preset=ultrafast,gop=20")
-    p, first, tc = _transcode_file(source_ts, s, [2.0, 5.52])
+    p, first, tc = _transcode_file(long_gop_ts, s, [2.0, 5.52])
     idr = {(int(x) - first) / TICKS for x in p.keyframes["pts"]}
     assert idr == {0.0, 2.0, 5.52}  # 25 fps: 5.52 s is frame 138
     assert [(x - first) / TICKS for x in tc.forced] == [2.0, 5.52]
 
 
-def test_a_splice_point_between_frames_gets_the_next_frame(source_ts: Path) -> None:
+def test_a_splice_point_between_frames_gets_the_next_frame(long_gop_ts: Path) -> None:
     s = TranscodeSettings.parse("fps=30,preset=ultrafast,gop=20")
-    p, first, _ = _transcode_file(source_ts, s, [3.01])
+    p, first, _ = _transcode_file(long_gop_ts, s, [3.01])
     idr = sorted((int(x) - first) / TICKS for x in p.keyframes["pts"])
     assert idr == [0.0, pytest.approx(91 / 30)]  # the first 30 fps slot at or after 3.01 s
 
 
-def test_timestamps_are_kept_and_the_frame_rate_is_converted(source_ts: Path) -> None:
+def test_timestamps_are_kept_and_the_frame_rate_is_converted(long_gop_ts: Path) -> None:
     s = TranscodeSettings.parse("fps=30,size=160x90,preset=ultrafast")
-    p, first, tc = _transcode_file(source_ts, s, [])
+    p, first, tc = _transcode_file(long_gop_ts, s, [])
     video = p.frames.query("role == 'video'")
     assert int(video["pts"].min()) == first
     steps = set(video["pts"].sort_values().diff().dropna().astype(int))
@@ -78,9 +78,9 @@ def test_timestamps_are_kept_and_the_frame_rate_is_converted(source_ts: Path) ->
     assert set(p.pids["codec"].dropna().astype(str)) >= {"h264", "aac"}
 
 
-def test_muxrate_gives_a_constant_rate_stream_stuffed_with_nulls(source_ts: Path) -> None:
+def test_muxrate_gives_a_constant_rate_stream_stuffed_with_nulls(long_gop_ts: Path) -> None:
     s = TranscodeSettings.parse("bitrate=300k,preset=ultrafast,abitrate=64k,muxrate=800k")
-    p, _, _ = _transcode_file(source_ts, s, [])
+    p, _, _ = _transcode_file(long_gop_ts, s, [])
     pids = p.pids.set_index("pid")
     assert pids.loc[0x1FFF, "packets"] > 100
     total = pids["bitrate"].sum()
