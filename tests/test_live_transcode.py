@@ -207,3 +207,19 @@ def test_the_dashboard_shows_the_encoder_figures_in_transcode_mode(run) -> None:
 @pytest.mark.slow
 def test_transcode_leaves_no_child_process(run) -> None:
     assert live_children() == []
+
+
+def test_an_ingest_without_video_is_a_named_transcoder_error(tmp_path: Path) -> None:
+    path = tmp_path / "audio.ts"
+    argv = FFmpegTestSource(str(path), fmt="mpegts", duration=3, realtime=False).argv
+    argv.insert(argv.index("-c:v"), "-vn")
+    subprocess.run(argv, check=True, timeout=60)
+    tc = Transcoder(TranscodeSettings(), lambda b: None).start()
+    data = path.read_bytes()
+    with pytest.raises(ComponentError, match="no video stream"):
+        for i in range(0, len(data), 13160):
+            tc.feed(data[i : i + 13160])
+        tc.close()
+        tc.feed(b"\x47")  # after the failure, a feed says why
+    tc.close()
+    assert not tc.running
