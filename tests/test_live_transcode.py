@@ -223,3 +223,37 @@ def test_an_ingest_without_video_is_a_named_transcoder_error(tmp_path: Path) -> 
         tc.feed(b"\x47")  # after the failure, a feed says why
     tc.close()
     assert not tc.running
+
+
+@pytest.mark.slow
+def test_a_transcoder_that_keeps_failing_is_restarted_then_given_up_and_said_so(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audio.ts"
+    argv = FFmpegTestSource(str(path), fmt="mpegts", duration=30, realtime=False).argv
+    argv.insert(argv.index("-c:v"), "-vn")
+    subprocess.run(argv, check=True, timeout=60)
+    port = udp_port()
+    events: list = []
+    with SrtListener(port, tmp_path / "capture.ts"):
+        p = Pipeline(
+            f"srt://127.0.0.1:{port}",
+            ingest=str(path),  # played in real time
+            transcode="preset=ultrafast",
+            on_event=events.append,
+        )
+        try:
+            p.start()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not any(
+                "failed 3 times" in e.message for e in events
+            ):
+                time.sleep(0.1)
+        finally:
+            p.stop()
+    restarts = [e for e in events if e.kind == "transcoder_restarted"]
+    assert len(restarts) == 2 and all("no video stream" in e.message for e in restarts)
+    gave_up = [e for e in events if "failed 3 times" in e.message]
+    assert len(gave_up) == 1 and gave_up[0].kind == "error"
+    assert p.stats_rows == [] or all(not r.get("fps") for r in p.stats_rows)
+    assert live_children() == []

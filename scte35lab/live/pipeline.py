@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 SENDERS = {"srt-live-transmit": SrtSender, "ffmpeg": FFmpegSrtSender}
 MODES = ("passthrough", "transcode")
+MAX_TRANSCODER_RESTARTS = 3  # per ingest: a stream it cannot take is not retried for ever
 
 
 @dataclass
@@ -240,6 +241,7 @@ class Pipeline:
         # transcode: libx264 re-encodes, with an IDR forced at every splice point
         self.transcode = settings_from(transcode) if mode == "transcode" else None
         self._tc: Transcoder | None = None
+        self._tc_failures = 0  # transcoder failures on the current ingest
         self._forced_before: list[int] = []  # IDRs forced by transcoders of past sessions
         self.stream = stream
         self.store = Store(store) if isinstance(store, str | os.PathLike) else store
@@ -501,6 +503,7 @@ class Pipeline:
                 self._ingest_died = False
                 self._event("ingest_restarted", "the ingest FFmpeg was restarted")
             if self.transcode is not None:
+                self._tc_failures = 0
                 self._open_transcoder()
             try:
                 while not self._stopping.is_set():
@@ -603,19 +606,30 @@ class Pipeline:
         if self._rec_in is not None:
             self._rec_in.write(data)
         tc = self._tc
-        if tc is None:
+        if self.transcode is None:
             self._on_ts(data)
+            return
+        if tc is None:  # the transcoder gave up on this ingest: nothing goes out untranscoded
             return
         try:
             tc.feed(data)
         except ComponentError as exc:
-            failed = tc.error is not None
-            self._event("error", f"{exc}" + ("; restarting it" if failed else "; bytes dropped"))
-            if failed:  # a fresh encoder takes the stream on; its counters start again
-                self._close_transcoder()
-                self._seam = SeamMarker()
-                self._open_transcoder()
-                self._event("transcoder_restarted", "transcoder restarted")
+            if tc.error is None:
+                self._event("error", f"{exc}; bytes dropped")
+                return
+            self._close_transcoder()
+            self._tc_failures += 1
+            if self._tc_failures >= MAX_TRANSCODER_RESTARTS:
+                self._event(
+                    "error",
+                    f"{exc}; failed {self._tc_failures} times on this ingest: its bytes are "
+                    "dropped until the next one",
+                )
+                return
+            # a fresh encoder takes the stream on; its counters start again
+            self._seam = SeamMarker()
+            self._open_transcoder()
+            self._event("transcoder_restarted", f"{exc}; transcoder restarted")
 
     def _on_ts(self, data: bytes) -> None:
         t0, c0 = time.perf_counter(), time.thread_time()
