@@ -222,3 +222,12 @@ def test_the_ffmpeg_sender_with_fec_is_refused_when_the_pipeline_is_made() -> No
 
     with pytest.raises(SrtUrlError, match="cannot do FEC"):
         Pipeline("srt://127.0.0.1:9000", packet_filter="fec,cols:10", sender="ffmpeg")
+
+
+def test_a_key_holding_the_user_name_is_hidden_whole() -> None:
+    from scte35lab.live.process import ManagedProcess
+
+    url = "rtmp://bob:pw@127.0.0.1:1935/live/bob-7f3k9q"
+    assert "7f3k9q" not in RtmpFallbackPush(url).display
+    p = ManagedProcess("x", ["true", url], secrets=["bob", "pw", "bob-7f3k9q"])
+    assert "7f3k9q" not in p.display_argv and "bob" not in p.display_argv

@@ -42,7 +42,7 @@ def _transcode_file(src: Path, settings: TranscodeSettings, force_at: list[float
     out = bytearray()
     tc = Transcoder(settings, out.extend).start()
     data = src.read_bytes()
-    first = int(probe(src).frames.query("role == 'video'")["pts"].min())
+    first = int(probe(src).frames.query("role == 'video'")["pts"].iloc[0])  # the IDR
     for t in force_at:
         tc.force_idr(first + round(t * TICKS))
     for i in range(0, len(data), 13160):
@@ -98,6 +98,8 @@ def test_muxrate_gives_a_constant_rate_stream_stuffed_with_nulls(long_gop_ts: Pa
         ("arate=12345", "audio_rate"),
         ("muxrate=100k", "muxrate"),
         ("colour=red", "colour"),
+        ("bitrate=inf", "video_bitrate"),
+        ("threads=-1", "threads"),
     ],
 )
 def test_bad_transcode_settings_name_the_setting(spec: str, named: str) -> None:
@@ -257,3 +259,18 @@ def test_a_transcoder_that_keeps_failing_is_restarted_then_given_up_and_said_so(
     assert len(gave_up) == 1 and gave_up[0].kind == "error"
     assert p.stats_rows == [] or all(not r.get("fps") for r in p.stats_rows)
     assert live_children() == []
+
+
+def test_timestamps_are_kept_across_the_pts_wrap(tmp_path: Path, long_gop_ts: Path) -> None:
+    src = tmp_path / "wrap.ts"
+    offset = f"{2**33 / TICKS - 3:.6f}"  # the same picture starting 3 s before PTS wraps
+    argv = ["ffmpeg", "-v", "error", "-i", str(long_gop_ts), "-c", "copy", "-copyts"]
+    argv += ["-output_ts_offset", offset, "-f", "mpegts", str(src)]
+    subprocess.run(argv, check=True, timeout=60)
+    s = TranscodeSettings.parse("size=160x90,preset=ultrafast,gop=20")
+    p, first, tc = _transcode_file(src, s, [4.0])
+    assert first > 2**33 - 4 * TICKS
+    video = p.frames.query("role == 'video'")
+    assert first in set(video["pts"].astype(int))  # kept, not shifted near 0
+    forced = (first + 4 * TICKS) % 2**33
+    assert tc.forced == [forced] and forced in set(p.keyframes["pts"].astype(int))

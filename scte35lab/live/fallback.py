@@ -344,6 +344,7 @@ class RtmpFallback:
         self._closed = False
         self._bytes_before = 0  # bytes taken and dropped by pushes already replaced
         self._dropped_before = 0
+        self._lock = threading.Lock()  # check() (supervisor) against stop()
 
     def __repr__(self) -> str:
         return f"<RtmpFallback -> {self.display} {'up' if self._up else 'down'}>"
@@ -363,9 +364,12 @@ class RtmpFallback:
 
     def check(self) -> None:
         """Notice a connect or a stop; start a new push when the backoff is over."""
+        with self._lock:
+            if not self._closed:
+                self._check()
+
+    def _check(self) -> None:
         push, now = self.push, time.monotonic()
-        if self._closed:
-            return
         if push is not None and push.running:
             if push.connected.is_set() and not self._up:
                 self._up, self._attempts = True, 0
@@ -404,6 +408,7 @@ class RtmpFallback:
         }
 
     def stop(self) -> None:
-        self._closed = True
-        if self.push is not None:
-            self.push.stop()
+        with self._lock:
+            self._closed = True
+            if self.push is not None:
+                self.push.stop()

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 SENDERS = {"srt-live-transmit": SrtSender, "ffmpeg": FFmpegSrtSender}
 MODES = ("passthrough", "transcode")
 MAX_TRANSCODER_RESTARTS = 3  # per ingest: a stream it cannot take is not retried for ever
+TRANSCODER_DRAIN_S = 10.0  # how long the end of an ingest waits for the encoder's backlog
 
 
 @dataclass
@@ -242,43 +243,53 @@ class Pipeline:
         self.transcode = settings_from(transcode) if mode == "transcode" else None
         self._tc: Transcoder | None = None
         self._tc_failures = 0  # transcoder failures on the current ingest
+        self._tc_lock = threading.Lock()
         self._forced_before: list[int] = []  # IDRs forced by transcoders of past sessions
         self.stream = stream
         self.store = Store(store) if isinstance(store, str | os.PathLike) else store
         self._own_store = isinstance(store, str | os.PathLike)
-        if passphrase is None and passphrase_env is not None:
-            passphrase = os.environ.get(passphrase_env)
-            if passphrase is None:
-                raise ComponentError(
-                    f"environment variable {passphrase_env} (the SRT passphrase) is not set"
+        try:  # a bad setting must not leave the store this pipeline opened open
+            if passphrase is None and passphrase_env is not None:
+                passphrase = os.environ.get(passphrase_env)
+                if passphrase is None:
+                    raise ComponentError(
+                        f"environment variable {passphrase_env} (the SRT passphrase) is not set"
+                    )
+            if passphrase is None and self.store is not None:
+                with contextlib.suppress(Exception):
+                    passphrase = self.store.srt_passphrase(stream)
+            if isinstance(srt, SrtEndpoint):
+                endpoint = srt if passphrase is None else srt.with_(passphrase=passphrase)
+            else:
+                endpoint = SrtEndpoint.parse(srt, passphrase=passphrase)
+            if latency_ms is not None:
+                endpoint = endpoint.with_(latency_ms=latency_ms)
+            if streamid is not None:
+                endpoint = endpoint.with_(streamid=streamid)
+            if packet_filter is not None:  # SRT FEC, e.g. "fec,cols:10,rows:5"
+                endpoint = endpoint.with_(packet_filter=packet_filter)
+            if endpoint.packet_filter and sender == "ffmpeg":
+                FFmpegSrtSender(endpoint)  # raises: FFmpeg's srt:// has no packet filter
+            self.endpoint = endpoint
+            # an optional second destination over RTMP (audio and video: FLV has no SCTE-35)
+            self._fallback = (
+                None
+                if rtmp_fallback is None
+                else RtmpFallback(
+                    rtmp_fallback,
+                    name=f"rtmp-fallback-{stream}",
+                    on_event=lambda kind, message: self._event(kind, message),
+                    backoff_max=backoff_max,
                 )
-        if passphrase is None and self.store is not None:
-            with contextlib.suppress(Exception):
-                passphrase = self.store.srt_passphrase(stream)
-        if isinstance(srt, SrtEndpoint):
-            endpoint = srt if passphrase is None else srt.with_(passphrase=passphrase)
-        else:
-            endpoint = SrtEndpoint.parse(srt, passphrase=passphrase)
-        if latency_ms is not None:
-            endpoint = endpoint.with_(latency_ms=latency_ms)
-        if streamid is not None:
-            endpoint = endpoint.with_(streamid=streamid)
-        if packet_filter is not None:  # SRT FEC, e.g. "fec,cols:10,rows:5"
-            endpoint = endpoint.with_(packet_filter=packet_filter)
-        if endpoint.packet_filter and sender == "ffmpeg":
-            FFmpegSrtSender(endpoint)  # raises: FFmpeg's srt:// has no packet filter
-        self.endpoint = endpoint
-        # an optional second destination over RTMP (audio and video: FLV has no SCTE-35)
-        self._fallback = (
-            None
-            if rtmp_fallback is None
-            else RtmpFallback(
-                rtmp_fallback,
-                name=f"rtmp-fallback-{stream}",
-                on_event=lambda kind, message: self._event(kind, message),
-                backoff_max=backoff_max,
             )
-        )
+            # the service name and provider the distributor sees (SDT), for the whole run
+            self._namer = (
+                None if service_name is None else ServiceNamer(service_name, service_provider)
+            )
+        except BaseException:
+            if self._own_store and self.store is not None:
+                self.store.close()
+            raise
         self.sender_kind = sender
         self._key = key
         self.ingest_spec = ingest
@@ -311,8 +322,6 @@ class Pipeline:
         self._tick_times: list[float] = []
         self._resume_clock = False
         self._seam: SeamMarker | None = None
-        # the service name and provider the distributor sees (SDT), for the whole run
-        self._namer = None if service_name is None else ServiceNamer(service_name, service_provider)
         self._inj: Injector | None = None
         self._inj_lock = threading.Lock()
         self._sections = SectionAssembler()
@@ -361,7 +370,8 @@ class Pipeline:
                 log.exception("pipeline %s: event callback failed", self.stream)
 
     def endpoint_redact(self, text: str) -> str:
-        for s in self.endpoint.secrets + ([self._key] if self._key else []):
+        secrets = self.endpoint.secrets + ([self._key] if self._key else [])
+        for s in sorted(secrets, key=len, reverse=True):
             text = text.replace(s, "***")
         return text
 
@@ -456,8 +466,8 @@ class Pipeline:
             self._rtmp.remove_stream(self._ingest.token)
         if self._remux is not None:
             self._remux.stop()
-        for t in self._threads:
-            t.join(3)
+        for t in self._threads:  # the ingest thread drains the transcoder before it ends
+            t.join(3 if self.transcode is None else 3 + TRANSCODER_DRAIN_S)
         self._close_transcoder()
         self._flush_stage()
         self._slot.stop()
@@ -578,15 +588,20 @@ class Pipeline:
         return None
 
     # -- transcode mode: ingest -> Transcoder -> (its thread) the TS stages below ----------
-    def _open_transcoder(self) -> None:
+    def _open_transcoder(self, *, restart: bool = False) -> None:
+        """A transcoder for this ingest; one that replaces a failed one takes over the IDRs
+        still due (same time base; a new ingest's cues are planned on its own)."""
         assert self.transcode is not None
-        self._tc = Transcoder(self.transcode, self._on_ts, name=f"{self.stream}-transcode")
-        self._tc.start()
-        with self._lock:
-            pending = [r.splice_pts for r in self.cues if r.status in ("pending", "placed")]
-        for pts in pending:
-            if pts is not None:
-                self._tc.force_idr(pts)
+        tc = Transcoder(self.transcode, self._on_ts, name=f"{self.stream}-transcode")
+        if restart:
+            with self._lock:
+                due = [r.splice_pts for r in self.cues if r.status in ("pending", "placed")]
+            for pts in due:
+                if pts is not None:
+                    tc.force_idr(pts)
+        with self._tc_lock:
+            self._tc = tc
+        tc.start()
 
     @property
     def transcoder_forced(self) -> list[int]:
@@ -595,9 +610,15 @@ class Pipeline:
         return self._forced_before + (list(tc.forced) if tc is not None else [])
 
     def _close_transcoder(self) -> None:
-        tc, self._tc = self._tc, None
+        with self._tc_lock:  # the ingest thread and stop() may both get here
+            tc, self._tc = self._tc, None
         if tc is not None:
-            tc.close()
+            if not tc.close(TRANSCODER_DRAIN_S):
+                self._event(
+                    "error",
+                    f"the transcoder did not finish its last {TRANSCODER_DRAIN_S:g} s of "
+                    "backlog: the rest of its output was dropped",
+                )
             self._forced_before += tc.forced
             if tc.error is not None:
                 self._event("error", f"transcoder stopped: {tc.error}")
@@ -628,7 +649,7 @@ class Pipeline:
                 return
             # a fresh encoder takes the stream on; its counters start again
             self._seam = SeamMarker()
-            self._open_transcoder()
+            self._open_transcoder(restart=True)
             self._event("transcoder_restarted", f"{exc}; transcoder restarted")
 
     def _on_ts(self, data: bytes) -> None:
@@ -946,6 +967,7 @@ class Pipeline:
         self.schedule = sched
         if self.store is not None:
             self._event_ids = self.store.event_ids(self.stream)
+            self._ondemand = _last_ondemand(self.store.markers(self.stream))
         else:
             self._event_ids = EventIdAllocator()
 
@@ -982,8 +1004,9 @@ class Pipeline:
 
     def _next_splice_pts(self) -> int:
         """The earliest splice point an on-demand cue can take: just after the newest frame
-        the injector has seen (it holds the pre-roll, so the cue still arrives in time);
-        the injector moves it to the next IDR."""
+        the injector has seen (it holds the pre-roll, so the cue still arrives in time), or
+        in transcode mode the newest the encoder has taken (the IDR is forced at the next);
+        the injector moves the cue to the IDR at or after it."""
         tc = self._tc
         # transcode: the newest frame the encoder has taken (it codes the next ones, so an
         # IDR can still be forced there); passthrough: the newest frame the injector holds
@@ -1088,6 +1111,16 @@ class Pipeline:
                 for r in self.cues
             ]
         )
+
+
+def _last_ondemand(markers: Any) -> int:
+    """The highest N of the stream's stored ``ondemand-N`` breaks (earlier runs'), so a new
+    run's on-demand breaks never take over their markers."""
+    import re
+
+    ids = markers.loc[markers["origin"] == "on_demand", "cue_id"]
+    found = [int(m.group(1)) for c in ids if (m := re.fullmatch(r"ondemand-(\d+)", str(c)))]
+    return max(found, default=0)
 
 
 def _token(stream: str) -> str:

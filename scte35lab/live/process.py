@@ -91,7 +91,9 @@ class ManagedProcess:
             raise TypeError("argv must be a list of arguments, not a shell string")
         self.name = name
         self.argv = [str(a) for a in argv]
-        self._secrets = [s for s in secrets if s]
+        # longest first: a secret inside another (a user name in a stream key) must not
+        # leave the rest of the longer one showing
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         self._stdin = stdin
         self._stdout = stdout
         self._env = env

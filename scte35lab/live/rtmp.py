@@ -192,6 +192,8 @@ class RtmpServer:
     def remove_stream(self, token: str) -> None:
         with self._lock:
             ingest = self._streams.pop(token, None)
+            for c in [c for c, t in self._publishing.items() if t == token]:
+                del self._publishing[c]
         if ingest is not None:
             ingest.close()
 
@@ -217,7 +219,9 @@ class RtmpServer:
                 log.exception("rtmp: key check for stream %s failed", ingest.token)
                 ok = False
             if ok:
-                with self._lock:
+                with self._lock:  # one publisher a stream: an older entry's done was lost
+                    for c in [c for c, t in self._publishing.items() if t == ingest.token]:
+                        del self._publishing[c]
                     self._publishing[client or ""] = ingest.token
                 self._event("accepted", ingest.token, addr)
                 return ingest.token

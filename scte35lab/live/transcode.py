@@ -7,8 +7,9 @@ MPEG-TS again. Because the pipeline drives the encoder frame by frame, it can fo
 at any splice point it learns of, also one requested while live: setting a frame's picture
 type to I makes x264 code an IDR exactly there (``forced-idr=1``, scene-cut keyframes off).
 
-Timestamps are kept (``mpegts_copyts``): each output frame has its input frame's PTS, or, with
-a frame rate set, the PTS of its slot on that rate's grid from the first frame. So stream
+Timestamps are kept (``mpegts_copyts``, and the 2^33 wrap unwrapped here rather than by
+libavformat): each output frame has its input frame's PTS, or, with a frame rate set, the
+PTS of its slot on that rate's grid from the first frame. So stream
 time, the schedule's mapping and the splice PTS mean the same before and after. CBR output
 (``muxrate``) is the mpegts muxer's: null packets stuff the stream up to that rate.
 
@@ -33,6 +34,7 @@ from scte35lab.ts.pes import PTS_WRAP, pts_diff
 log = logging.getLogger(__name__)
 
 CLOCK = 90_000
+TARGET_WINDOW = 60 * CLOCK  # how far past its splice point a frame still takes the IDR
 _EOF = b""
 PRESETS = (
     "ultrafast",
@@ -50,13 +52,13 @@ TUNES = ("film", "animation", "grain", "stillimage", "fastdecode", "zerolatency"
 
 def _rate(text: str | int | float) -> int:
     """Bits per second from ``2500000``, ``"2500k"`` or ``"2.5M"``."""
-    if isinstance(text, int | float):
-        return int(text)
-    s = text.strip().lower()
-    scale = {"k": 1_000, "m": 1_000_000}.get(s[-1:], 1)
     try:
+        if isinstance(text, int | float):
+            return int(text)
+        s = text.strip().lower()
+        scale = {"k": 1_000, "m": 1_000_000}.get(s[-1:], 1)
         return int(float(s[:-1] if scale > 1 else s) * scale)
-    except ValueError:
+    except (ValueError, OverflowError, AttributeError):
         raise ComponentError(f"transcode: {text!r} is not a bit rate (like 2500k or 3M)") from None
 
 
@@ -81,6 +83,10 @@ class TranscodeSettings:
     threads: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("video_bitrate", "audio_bitrate", "muxrate"):  # "2500k" is fine here too
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _rate(value))
         problems = []
         if self.video_bitrate < 50_000:
             problems.append(f"video_bitrate {self.video_bitrate} is below 50 kbit/s")
@@ -98,6 +104,8 @@ class TranscodeSettings:
             problems.append(f"gop {self.gop} s is outside 0.1..20")
         if self.audio_rate not in (22_050, 24_000, 32_000, 44_100, 48_000):
             problems.append(f"audio_rate {self.audio_rate} is not an AAC rate")
+        if not isinstance(self.threads, int) or self.threads < 0:
+            problems.append(f"threads {self.threads!r} is not a count >= 0 (0: x264 chooses)")
         if self.audio_channels not in (1, 2):
             problems.append(f"audio_channels {self.audio_channels} is not 1 or 2")
         if self.muxrate is not None and self.muxrate < self.video_bitrate + self.audio_bitrate:
@@ -160,7 +168,7 @@ def _field_value(name: str, value: str) -> Any:
             return value.lower() in ("1", "true", "yes", "on")
         if name == "tune":
             return None if value.lower() in ("", "none") else value
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise ComponentError(f"transcode: {name}={value!r} is not a valid value") from None
     return value
 
@@ -274,15 +282,21 @@ class Transcoder:
         with self._lock:
             self._targets.append(pts % PTS_WRAP)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """End of input: encode what is buffered, write the last output, stop the thread."""
+    def close(self, timeout: float = 10.0) -> bool:
+        """End of input: encode what is buffered and write the last output; True when that
+        took less than ``timeout`` s. Past it, whatever the thread still writes is dropped
+        (never delivered late), and False says so."""
         if self._thread is None:
-            return
+            return True
+        deadline = time.monotonic() + timeout
         with contextlib.suppress(queue.Full):
             self._reader.q.put(_EOF, timeout=timeout)
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            log.warning("%s: did not finish within %g s", self.name, timeout)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if not self._thread.is_alive():
+            return True
+        self._writer.on_output = lambda data: None
+        log.warning("%s: did not finish within %g s: the rest is dropped", self.name, timeout)
+        return False
 
     def second(self) -> dict[str, Any]:
         """This second's figures, as FFmpeg's ``-progress`` gives them: frames, fps, output
@@ -328,7 +342,13 @@ class Transcoder:
             self._reader,
             "r",
             format="mpegts",
-            options={"probesize": "400000", "analyzeduration": "1500000"},
+            # the wrap is ours to unwrap: libavformat's own correction makes early PTS
+            # negative near 2^33, and the muxer then shifts the whole stream to 0
+            options={
+                "probesize": "400000",
+                "analyzeduration": "1500000",
+                "correct_ts_overflow": "0",
+            },
         )
         try:
             if not src.streams.video:
@@ -416,9 +436,12 @@ class Transcoder:
             audio.finish()
 
     def _take_target(self, pts: int) -> bool:
-        """True when a requested splice point is at or before this frame (then it is used)."""
+        """True when a requested splice point is at or up to a minute before this frame
+        (then it is used). On the 2^33 circle a target more than a minute behind reads the
+        same as one more than 13 h ahead: such targets wait (a day-long schedule keeps its
+        late breaks), and one truly passed costs nothing but a list entry."""
         with self._lock:
-            due = [t for t in self._targets if pts_diff(pts, t) >= 0]
+            due = [t for t in self._targets if 0 <= pts_diff(pts, t) < TARGET_WINDOW]
             if due:
                 self._targets = [t for t in self._targets if t not in due]
         return bool(due)
