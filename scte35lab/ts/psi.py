@@ -65,11 +65,22 @@ def with_crc(body: bytes) -> bytes:
     return body + crc32_mpeg2(body).to_bytes(4, "big")
 
 
-def _check(section: bytes, table_id: int, name: str, verify_crc: bool) -> None:
-    if len(section) < 12:
+def check_section(
+    section: bytes,
+    table_id: int | tuple[int, ...],
+    name: str,
+    verify_crc: bool,
+    *,
+    min_length: int = 12,
+) -> None:
+    """Raise the error naming what is wrong with a long-form PSI section's framing: its
+    size, table_id (one of ``table_id``), section_length, CRC_32."""
+    ids = table_id if isinstance(table_id, tuple) else (table_id,)
+    if len(section) < min_length:
         raise TruncatedError(f"{len(section)} bytes, too short for a {name}", structure=name)
-    if section[0] != table_id:
-        raise StreamError(f"table_id 0x{section[0]:02x}, expected 0x{table_id:02x}", structure=name)
+    if section[0] not in ids:
+        want = " or ".join(f"0x{t:02x}" for t in ids)
+        raise StreamError(f"table_id 0x{section[0]:02x}, expected {want}", structure=name)
     if section_length(section) != len(section):
         raise TruncatedError(
             f"section_length says {section_length(section)} bytes, have {len(section)}",
@@ -124,7 +135,7 @@ class Pat:
     @classmethod
     def parse(cls, section: bytes, *, verify_crc: bool = True) -> Pat:
         """Parse one PAT section (raises StreamError / CrcError / TruncatedError)."""
-        _check(section, PAT_TABLE_ID, "program_association_section", verify_crc)
+        check_section(section, PAT_TABLE_ID, "program_association_section", verify_crc)
         programs: dict[int, int] = {}
         for pos in range(8, len(section) - 4 - 3, 4):
             number = (section[pos] << 8) | section[pos + 1]
@@ -184,7 +195,7 @@ class Pmt:
     def parse(cls, section: bytes, *, verify_crc: bool = True) -> Pmt:
         """Parse one PMT section (raises StreamError / CrcError / TruncatedError)."""
         name = "TS_program_map_section"
-        _check(section, PMT_TABLE_ID, name, verify_crc)
+        check_section(section, PMT_TABLE_ID, name, verify_crc)
         end = len(section) - 4
         info_len = ((section[10] & 0x0F) << 8) | section[11]
         pos = 12 + info_len

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from scte35lab.errors import CrcError, InvalidFieldError, StreamError, TruncatedError
+from scte35lab.errors import InvalidFieldError, StreamError, TruncatedError
 from scte35lab.ts.packetize import SectionPacketizer
 from scte35lab.ts.packets import (
     NULL_PID,
@@ -34,10 +34,10 @@ from scte35lab.ts.psi import (
     PAT_PID,
     Descriptor,
     Pat,
+    check_section,
     crc_ok,
     descriptor_loop,
     descriptor_loop_bytes,
-    section_length,
     with_crc,
 )
 from scte35lab.ts.sections import SectionAssembler
@@ -297,18 +297,8 @@ class Sdt:
     def parse(cls, section: bytes, *, verify_crc: bool = True) -> Sdt:
         """Parse one SDT section (raises StreamError / CrcError / TruncatedError)."""
         name = cls.NAME
-        if len(section) < 15:
-            raise TruncatedError(f"{len(section)} bytes, too short for an SDT", structure=name)
-        if section[0] not in (SDT_ACTUAL_TABLE_ID, SDT_OTHER_TABLE_ID):
-            raise StreamError(f"table_id 0x{section[0]:02x} is not an SDT", structure=name)
-        if section_length(section) != len(section):
-            raise TruncatedError(
-                f"section_length says {section_length(section)} bytes, have {len(section)}",
-                structure=name,
-                field="section_length",
-            )
-        if verify_crc and not crc_ok(section):
-            raise CrcError("CRC_32 does not match", structure=name, field="CRC_32")
+        tables = (SDT_ACTUAL_TABLE_ID, SDT_OTHER_TABLE_ID)
+        check_section(section, tables, name, verify_crc, min_length=15)
         head, pos = unpack(SECTION_HEADER, section, 0, name)
         end = len(section) - 4
         services = []
