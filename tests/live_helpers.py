@@ -204,3 +204,11 @@ def snapshot() -> set[tuple[int, float]]:
         with contextlib.suppress(psutil.Error):
             out.add(_identity(p))
     return out
+
+
+def wait_for_video(pipeline, timeout: float = 15.0) -> None:
+    """Wait until the pipeline's clock has started (its first video frame came in)."""
+    deadline = time.monotonic() + timeout
+    while pipeline.clock is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pipeline.clock is not None, "no video reached the pipeline"

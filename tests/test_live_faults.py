@@ -16,6 +16,7 @@ from live_helpers import (
     live_children,
     strip_null_tail,
     udp_port,
+    wait_for_video,
 )
 
 from scte35lab import probe
@@ -243,10 +244,7 @@ def test_a_dead_ingest_ffmpeg_is_restarted_and_said_so(tmp_path: Path) -> None:
     try:
         p.start()
         obs = FFmpegTestSource(f"{p.ingest_url}/the-stream-key", duration=24).start()
-        deadline = time.monotonic() + 15
-        while p.clock is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert p.clock is not None
+        wait_for_video(p)
         time.sleep(3)
         victims = [c for c in live_children() if any("ingest-main.sock" in a for a in c.cmdline())]
         assert len(victims) == 1, victims

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from live_helpers import PASSPHRASE, live_children, udp_port
+from live_helpers import PASSPHRASE, live_children, udp_port, wait_for_video
 
 from scte35lab import probe
 from scte35lab.live import FFmpegTestSource, Pipeline, SrtListener
@@ -70,10 +70,7 @@ def run(tmp_path_factory):
     try:
         pipeline.start()
         obs = FFmpegTestSource(f"{pipeline.ingest_url}/{key}", duration=22).start()
-        deadline = time.monotonic() + 15
-        while pipeline.clock is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert pipeline.clock is not None, "no video reached the pipeline"
+        wait_for_video(pipeline)
         time.sleep(12)  # past the break's in-point (12 s): a splice of its own
         ondemand = pipeline.cue_out(duration=3)
         obs.wait(30)

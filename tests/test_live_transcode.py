@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import PASSPHRASE, live_children, udp_port
+from live_helpers import PASSPHRASE, live_children, udp_port, wait_for_video
 
 from scte35lab import probe, verify
 from scte35lab.errors import ComponentError
@@ -134,10 +134,7 @@ def run(tmp_path_factory):
         pipeline.start()
         url = f"{pipeline.ingest_url}/{key}"
         obs = FFmpegTestSource(url, duration=22, gop=125, bframes=2).start()
-        deadline = time.monotonic() + 15
-        while pipeline.clock is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert pipeline.clock is not None, "no video reached the pipeline"
+        wait_for_video(pipeline)
         time.sleep(11)  # after the break
         ondemand = pipeline.cue_out(duration=3)
         dashboard.redraw()

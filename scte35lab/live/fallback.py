@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from scte35lab.errors import ComponentError
 from scte35lab.live.process import ManagedProcess, find_tool
-from scte35lab.live.srt import TsPipeWriter
+from scte35lab.live.srt import TsPipeWriter, start_fed
 from scte35lab.schedule.keys import REDACTED
 
 log = logging.getLogger(__name__)
@@ -193,18 +193,14 @@ class RtmpFallbackPush:
             raise RtmpFallbackError(
                 f"{self.name} was already started: make a new RtmpFallbackPush to restart"
             )
-        self.process = ManagedProcess(
+        self.process, self._writer = start_fed(
             self.name,
             self.argv(),
             secrets=self._secrets,
-            stdin=True,
             on_line=self._line,
             stop_timeout=3.0,
+            max_queue_bytes=self.max_queue_bytes,
         )
-        self._writer = TsPipeWriter(self.name, max_queue_bytes=self.max_queue_bytes)
-        self.process.start()
-        self._writer.attach(self.process.stdin)
-        self._writer.start()
         return self
 
     @property

@@ -36,6 +36,7 @@ from scte35lab.live.srt import (
     TsPipeWriter,
     classify_srt_failure,
     srt_error,
+    start_fed,
 )
 
 log = logging.getLogger(__name__)
@@ -221,17 +222,13 @@ class FFmpegSrtSender:
     def start(self) -> FFmpegSrtSender:
         """Launch FFmpeg (after checking the URL resolves); returns ``self``."""
         self.endpoint.resolve()
-        self.process = ManagedProcess(
+        self.process, self.writer = start_fed(
             self.name,
             self.argv(),
             secrets=self.endpoint.secrets,
-            stdin=True,
             on_line=self._line,
             stop_timeout=4.0,  # linger: let it send what it holds
-        ).start()
-        self.writer = TsPipeWriter(self.name)
-        self.writer.attach(self.process.stdin)
-        self.writer.start()
+        )
         return self
 
     @property

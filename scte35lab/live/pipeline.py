@@ -44,6 +44,7 @@ from scte35lab.live.seam import SeamMarker
 from scte35lab.live.srt import SrtEndpoint, SrtSender
 from scte35lab.live.transcode import Transcoder, TranscodeSettings, settings_from
 from scte35lab.schedule import EventIdAllocator, Schedule, Store, StreamClock
+from scte35lab.schedule.store import ANALYTICS_COLUMNS
 from scte35lab.ts.inject import Injector, Placement
 from scte35lab.ts.pes import PTS_WRAP, pts_diff
 from scte35lab.ts.sdt import ServiceNamer
@@ -849,20 +850,7 @@ class Pipeline:
         row["bytes_dropped_while_down"] = self._dropped_while_down
         self.stats_rows.append(row)
         if self.store is not None:
-            stored = {
-                k: row.get(k)
-                for k in (
-                    "ts",
-                    "bitrate_kbps",
-                    "fps",
-                    "srt_rtt_ms",
-                    "srt_send_rate_mbps",
-                    "srt_pkt_loss",
-                    "srt_pkt_retrans",
-                    "cpu_percent",
-                    "memory_mb",
-                )
-            }
+            stored = {k: row.get(k) for k in ("ts", *ANALYTICS_COLUMNS)}
             try:
                 self.store.add_analytics(self.stream, stored)
             except Exception:

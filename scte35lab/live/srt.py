@@ -536,6 +536,25 @@ class _StatsTail(threading.Thread):
 # --------------------------------------------------------------------------- sender
 
 
+def start_fed(
+    name: str,
+    argv: list[str],
+    *,
+    secrets: list[str],
+    on_line: Callable[[str], None],
+    stop_timeout: float,
+    max_queue_bytes: int = 4 << 20,
+) -> tuple[ManagedProcess, TsPipeWriter]:
+    """Start a child that reads TS on its stdin, and the writer thread that feeds it."""
+    process = ManagedProcess(
+        name, argv, secrets=secrets, stdin=True, on_line=on_line, stop_timeout=stop_timeout
+    ).start()
+    writer = TsPipeWriter(name, max_queue_bytes=max_queue_bytes)
+    writer.attach(process.stdin)
+    writer.start()
+    return process, writer
+
+
 class TsPipeWriter(threading.Thread):
     """Writes TS to a child's stdin in whole 1316-byte units, off the caller's thread.
 
@@ -699,17 +718,13 @@ class SrtSender:
         self.endpoint.resolve()
         self.stats_path = self._dir() / f"{self.name}-{os.getpid()}-{id(self)}.json"
         self.stats_path.unlink(missing_ok=True)
-        self.process = ManagedProcess(
+        self.process, self.writer = start_fed(
             self.name,
             self.argv(),
             secrets=self.endpoint.secrets,
-            stdin=True,
             on_line=self._line,
             stop_timeout=2.0,
-        ).start()
-        self.writer = TsPipeWriter(self.name)
-        self.writer.attach(self.process.stdin)
-        self.writer.start()
+        )
         self._tail = _StatsTail(self.stats_path, self.stats, self._sample)
         self._tail.start()
         return self
