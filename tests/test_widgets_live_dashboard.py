@@ -75,7 +75,9 @@ def run(tmp_path_factory) -> Run:
             lambda: len(pipeline.cues) == 2 and all(c.status == "sent" for c in pipeline.cues),
             20,
         ), pipeline.cue_frame()
-        time.sleep(1.2)  # one more draw
+        # the drawing thread shows the last cue sent on its next pass (slow under load)
+        _until(lambda: d.cue_log.value.count("<td>sent</td>") == 2, 10)
+        time.sleep(0.6)  # and the charts once more
         r.seen["numbers"] = d.numbers.value
         r.seen["charts"] = bytes(d.charts.value)
         r.seen["cue_log"] = d.cue_log.value
