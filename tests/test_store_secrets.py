@@ -120,3 +120,24 @@ def test_redact_hides_a_passphrase_with_spaces_whole():
     text = f"srt://h:1?passphrase={secret}&latency=200 failed; passphrase={secret}"
     out = redact(text, [secret])
     assert "sesame" not in out and "phrase&" not in out and secret not in out
+
+
+def test_redact_hides_the_stream_key_of_an_rtmp_url_and_url_passwords():
+    text = "push to rtmp://live.example.com:1935/app/sk_live_1234abcd failed; srt://u:pw9@h:1"
+    out = redact(text)
+    assert "sk_live_1234abcd" not in out and "pw9" not in out
+    assert "rtmp://live.example.com:1935/app/***" in out and "srt://u:***@h:1" in out
+    assert redact("rtmp://h/live") == "rtmp://h/live"  # no key in it: nothing to hide
+
+
+def test_a_stream_key_in_an_rtmp_url_is_not_stored_by_log_cue(tmp_path, caplog):
+    from scte35lab import Cue
+
+    with Store(tmp_path / "lab.db") as store:
+        store.add_stream("a")
+        err = "fallback to rtmp://a.example/live2/sk_9f8e7d6c5b refused"
+        with caplog.at_level(logging.DEBUG):
+            store.log_cue("a", Cue.splice_null(), state="missed", error=err)
+        logs = store.logs("a")
+    assert "sk_9f8e7d6c5b" not in logs["error_message"].iloc[0]
+    assert all("sk_9f8e7d6c5b" not in r.getMessage() for r in caplog.records)

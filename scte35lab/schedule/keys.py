@@ -25,6 +25,10 @@ _SECRET_IN_TEXT = re.compile(
     r"(?i)\b(" + "|".join(_SECRET_PARAMS) + r")\s*([=:])\s*(\"[^\"]*\"|'[^']*'|[^\s&,;\"']+)"
 )
 REDACTED = "***"
+# URL forms: an RTMP URL's path after the application is the stream key
+# (rtmp://host/live/KEY), and user:password@ in any URL.
+_RTMP_KEY_IN_URL = re.compile(r"(?i)\b(rtmps?://[^/\s\"']+/[^/\s\"'?]+/)([^\s\"']+)")
+_PASSWORD_IN_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s\"']+:)([^@/\s\"']+)@")
 
 
 def _b64(data: bytes) -> str:
@@ -98,10 +102,13 @@ def check_srt_destination(url: str) -> str:
 
 
 def redact(text: str, secrets_: Iterable[str] = ()) -> str:
-    """``text`` with ``passphrase=...``-style values and every string in ``secrets_`` hidden."""
+    """``text`` with every string in ``secrets_``, ``passphrase=...``-style values, the
+    stream key of an RTMP URL (``rtmp://host/app/KEY``) and URL passwords hidden."""
     out = text
     # Known secrets first, longest first: a pattern pass before them could split one (a
     # passphrase with spaces) and leave its tail in the text.
     for s in sorted((s for s in secrets_ if s), key=len, reverse=True):
         out = out.replace(s, REDACTED)
+    out = _RTMP_KEY_IN_URL.sub(lambda m: f"{m[1]}{REDACTED}", out)
+    out = _PASSWORD_IN_URL.sub(lambda m: f"{m[1]}{REDACTED}@", out)
     return _SECRET_IN_TEXT.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", out)

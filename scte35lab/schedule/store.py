@@ -56,8 +56,12 @@ ANALYTICS_COLUMNS = (
     "srt_pkt_retrans",
     "cpu_percent",
     "memory_mb",
+    "bytes_lost",
 )
-_ANALYTICS_INT = {"srt_pkt_loss", "srt_pkt_retrans"}
+_ANALYTICS_INT = {"srt_pkt_loss", "srt_pkt_retrans", "bytes_lost"}
+# What became of a cue (see migrations/0004_delivery.sql); only 'delivered' marks its break
+# inserted.
+CUE_STATES = ("delivered", "late", "unconfirmed", "written", "missed", "cancelled")
 _MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -696,8 +700,9 @@ class Store:
                 "SELECT s.name, m.cue_id, m.start_s, m.duration_s, m.ad_type, m.inserted, "
                 "m.inserted_at, m.splice_event_id, m.segmentation_event_id, m.provider_avail_id, "
                 "m.auto_return, m.avail_num, m.avails_expected, m.plan, m.upid_type, m.upid, "
-                "m.notes, m.origin FROM ad_markers m JOIN streams s ON s.id = m.stream_id "
-                "WHERE m.stream_id = ? ORDER BY m.start_s, m.cue_id",
+                "m.notes, m.origin, m.shift_s FROM ad_markers m "
+                "JOIN streams s ON s.id = m.stream_id WHERE m.stream_id = ? "
+                "ORDER BY m.start_s, m.cue_id",
                 (sid,),
             )
             .fetchall()
@@ -721,8 +726,10 @@ class Store:
             "upid",
             "notes",
             "origin",
+            "shift",
         ]
         df = pd.DataFrame(rows, columns=cols)
+        df["shift"] = df["shift"].astype("float64")
         df["start"] = df["start"].astype("float64")
         df["duration"] = df["duration"].astype("float64")
         df.insert(4, "end", df["start"] + df["duration"])
@@ -762,13 +769,21 @@ class Store:
         *,
         cue_id: str | None = None,
         role: str | None = None,
-        success: bool = True,
+        success: bool | None = None,
         error: str | None = None,
         at: datetime | float | None = None,
         splice_pts: int | None = None,
+        state: str | None = None,
+        preroll: float | None = None,
+        requested_pts: int | None = None,
     ) -> None:
-        """Record one cue sent (or failed to send). ``error`` is stored with secrets redacted.
+        """Record what became of one cue. ``error`` is stored with secrets redacted.
 
+        ``state`` is one of ``CUE_STATES``; ``success`` is true exactly when it is
+        ``delivered`` (given alone, ``success`` means ``delivered`` or ``missed``), and only
+        then is the break's marker marked inserted. ``preroll`` is the pre-roll (seconds) of
+        the copy that counted; ``requested_pts`` where the splice was asked for, when the
+        injector moved it to the next IDR (the shift is stored on the log and the marker).
         ``cue`` is a ``Cue``, the section bytes or its hex; ``splice_pts`` defaults to the
         cue's splice point when it is a ``Cue``.
         """
@@ -784,34 +799,64 @@ class Store:
                 splice_pts = cue.splice_point
         if role not in (None, "out", "in"):
             raise StoreError(f"role {role!r} is not 'out' or 'in'", field="role")
+        if state is None:
+            state = "delivered" if success is None or success else "missed"
+        if state not in CUE_STATES:
+            raise StoreError(
+                f"cue state {state!r} is not one of {', '.join(CUE_STATES)}", field="state"
+            )
+        if success is not None and bool(success) != (state == "delivered"):
+            raise StoreError(
+                f"success={success} contradicts state {state!r}: only 'delivered' is a success",
+                field="success",
+            )
+        ok = state == "delivered"
+        shift = None
+        if requested_pts is not None and splice_pts is not None:
+            shift = ((splice_pts - requested_pts + 2**32) % 2**33 - 2**32) / 90_000
         sid = self._stream_id(stream)
         message = None if error is None else redact(str(error), self._known_secrets(sid))
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO scte35_logs (stream_id, cue_id, section_hex, inserted_at, success, "
-                "error_message, role, splice_pts) VALUES (?,?,?,?,?,?,?,?)",
+                "error_message, role, splice_pts, state, preroll_s, requested_pts, shift_s) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     sid,
                     cue_id,
                     section_hex,
                     _epoch(at),
-                    int(bool(success)),
+                    int(ok),
                     message,
                     role,
                     splice_pts,
+                    state,
+                    preroll,
+                    requested_pts,
+                    shift,
                 ),
             )
-            if success and cue_id is not None and role in (None, "out"):
+            if cue_id is not None and role in (None, "out") and shift is not None:
+                conn.execute(
+                    "UPDATE ad_markers SET shift_s = ? WHERE stream_id = ? AND cue_id = ?",
+                    (shift, sid, cue_id),
+                )
+            if ok and cue_id is not None and role in (None, "out"):
                 conn.execute(
                     "UPDATE ad_markers SET inserted = 1, inserted_at = COALESCE(inserted_at, ?)"
                     " WHERE stream_id = ? AND cue_id = ?",
                     (_epoch(at), sid, cue_id),
                 )
-        if success:
+        if ok:
             log.debug("store %s: logged cue %s for stream id %d", self.path, cue_id, sid)
         else:
             log.warning(
-                "store %s: cue %s for stream id %d failed: %s", self.path, cue_id, sid, message
+                "store %s: cue %s for stream id %d failed (%s): %s",
+                self.path,
+                cue_id,
+                sid,
+                state,
+                message,
             )
 
     def logs(
@@ -838,7 +883,8 @@ class Store:
             params.append(int(success))
         sql = (
             "SELECT s.name, l.cue_id, l.role, l.section_hex, l.splice_pts, l.inserted_at, "
-            "l.success, l.error_message FROM scte35_logs l JOIN streams s ON s.id = l.stream_id"
+            "l.success, l.error_message, l.state, l.preroll_s, l.requested_pts, l.shift_s "
+            "FROM scte35_logs l JOIN streams s ON s.id = l.stream_id"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY l.inserted_at, l.id"
         )
@@ -854,11 +900,66 @@ class Store:
                 "inserted_at",
                 "success",
                 "error_message",
+                "state",
+                "preroll",
+                "requested_pts",
+                "shift",
             ],
         )
         df["splice_pts"] = df["splice_pts"].astype("Int64")
+        df["requested_pts"] = df["requested_pts"].astype("Int64")
+        df["preroll"] = df["preroll"].astype("float64")
+        df["shift"] = df["shift"].astype("float64")
         df["inserted_at"] = _to_datetimes(df["inserted_at"])
         df["success"] = df["success"].astype(bool)
+        return df
+
+    # -- SRT outages -----------------------------------------------------------------------
+    def add_outage(
+        self,
+        stream: StreamRef,
+        *,
+        started_at: datetime | float,
+        ended_at: datetime | float | None,
+        bytes_unacked: int,
+        bytes_unsent: int,
+    ) -> None:
+        """Record one SRT outage: bytes written but never acknowledged, and bytes not sent
+        while the peer was away (together: what the distributor never got)."""
+        if bytes_unacked < 0 or bytes_unsent < 0:
+            raise StoreError("outage byte counts are >= 0", field="bytes_unacked")
+        sid = self._stream_id(stream)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO srt_outages (stream_id, started_at, ended_at, bytes_unacked, "
+                "bytes_unsent) VALUES (?,?,?,?,?)",
+                (
+                    sid,
+                    _epoch(started_at),
+                    None if ended_at is None else _epoch(ended_at),
+                    int(bytes_unacked),
+                    int(bytes_unsent),
+                ),
+            )
+
+    def outages(self, stream: StreamRef) -> pd.DataFrame:
+        """The stream's SRT outages, oldest first, with ``bytes_lost`` = unacked + unsent."""
+        sid = self._stream_id(stream)
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT started_at, ended_at, bytes_unacked, bytes_unsent FROM srt_outages "
+                "WHERE stream_id = ? ORDER BY started_at, id",
+                (sid,),
+            )
+            .fetchall()
+        )
+        df = pd.DataFrame(rows, columns=["started_at", "ended_at", "bytes_unacked", "bytes_unsent"])
+        df["started_at"] = _to_datetimes(df["started_at"].astype("float64"))
+        df["ended_at"] = _to_datetimes(df["ended_at"].astype("float64"))
+        for c in ("bytes_unacked", "bytes_unsent"):
+            df[c] = df[c].astype("int64")
+        df["bytes_lost"] = df["bytes_unacked"] + df["bytes_unsent"]
         return df
 
     # -- analytics -------------------------------------------------------------------------
@@ -912,10 +1013,11 @@ class Store:
             else:
                 columns.append([None if math.isnan(v) else v for v in values.tolist()])
         sid = self._stream_id(stream)
+        marks = ", ".join("?" * (2 + len(ANALYTICS_COLUMNS)))
         with self._write() as conn:
             conn.executemany(
                 "INSERT INTO stream_analytics (stream_id, ts, "
-                f"{', '.join(ANALYTICS_COLUMNS)}) VALUES ({', '.join('?' * 10)})",
+                f"{', '.join(ANALYTICS_COLUMNS)}) VALUES ({marks})",
                 zip([sid] * n, *columns, strict=True),
             )
         return n

@@ -378,6 +378,9 @@ class Injector:
         self._warned_hold = False
         self.bytes_in = 0
         self.bytes_out = 0
+        # output byte offsets (in bytes_out terms) where an IDR access unit's first packet
+        # goes out: where a receiver joining the output can start decoding
+        self.key_offsets: deque[int] = deque(maxlen=64)
         self.packets_in = 0
         for c in cue_requests(cues):
             self.add(c)
@@ -426,9 +429,14 @@ class Injector:
         """Take TS bytes (any amount); return the bytes ready to go out (maybe none)."""
         return b"".join(self._feed(data))
 
-    def flush(self) -> bytes:
-        """End of stream: place what can be placed, return everything still held."""
-        return b"".join(self._flush())
+    def flush(self, *, keep_waiting: bool = False) -> bytes:
+        """End of stream: place what can be placed, return everything still held.
+
+        Cues not placed are ``missed``, unless ``keep_waiting``: then they stay ``pending``
+        (a live input that went away may come back before their splice points, and the
+        caller decides what becomes of them).
+        """
+        return b"".join(self._flush(keep_waiting=keep_waiting))
 
     # ------------------------------------------------------------------- the pipeline
 
@@ -499,7 +507,7 @@ class Injector:
         self._pmt_version = prev._pmt_version
         self._pmt_content = prev._pmt_content
 
-    def _flush(self) -> list[Any]:
+    def _flush(self, *, keep_waiting: bool = False) -> list[Any]:
         if self._follows is not None:
             self._take_over(self._follows)
         if self._tail:
@@ -512,14 +520,15 @@ class Injector:
             self._settle_picture(self._pending_picture)
             self._pending_picture = None
         self._place()
-        for p in self._waiting:
+        for p in [] if keep_waiting else self._waiting:
             if not p._done:
                 p.status = "missed"
                 p._done = True
                 log.warning(
                     "cue %s not sent: the stream ended before its splice point", _name(p.request)
                 )
-        self._waiting = []
+        if not keep_waiting:
+            self._waiting = []
         return self._release(everything=True)
 
     def _raw(self, mv: memoryview) -> None:
@@ -1109,28 +1118,47 @@ class Injector:
                     )
             segs.popleft()
             self._held_bytes -= len(seg.data)
+            keys = []
             while self._frames and self._frames[0].seg is seg:
                 f = self._frames.popleft()
                 self._released_upts = f.upts
-            self._serialize(seg, out)
+                if f.key:
+                    keys.append(f.row)
+            self._serialize(seg, out, keys)
         for chunk in out:
             self.bytes_out += len(chunk)
         return out
 
-    def _serialize(self, seg: _Segment, out: list[Any]) -> None:
+    def _serialize(self, seg: _Segment, out: list[Any], keys: list[int] | None = None) -> None:
+        """Append ``seg``'s packets, edits applied, to ``out``; note where rows ``keys``
+        (IDR frames' first packets) land in the output, in ``key_offsets``."""
         data = seg.data
+        keys = keys or []
+        base = self.bytes_out + sum(len(c) for c in out) if keys else 0
         if not seg.edits:
+            self.key_offsets.extend(base + r * TS_PACKET_SIZE for r in keys)
             out.append(data)
             return
+        first = len(out)
+        at: dict[int, tuple[int, int]] = {}  # key row -> (its chunk's index in out, offset in it)
+
+        def copy_rows(a: int, b: int) -> None:
+            for r in keys:
+                if a <= r < b:
+                    at[r] = (len(out), (r - a) * TS_PACKET_SIZE)
+            out.append(data[a * TS_PACKET_SIZE : b * TS_PACKET_SIZE])
+
         pos = 0
         packer = self._cue_out
         for r in sorted(seg.edits):
             before, content = seg.edits[r]
             if r > pos:
-                out.append(data[pos * TS_PACKET_SIZE : r * TS_PACKET_SIZE])
+                copy_rows(pos, r)
             for section in before:
                 out.extend(packer.packets(section))
             row = data[r * TS_PACKET_SIZE : (r + 1) * TS_PACKET_SIZE]
+            if r in keys:
+                at[r] = (len(out), 0)
             if content is ORIG:
                 out.append(row)
             elif content is RECC:
@@ -1147,7 +1175,15 @@ class Injector:
                 out.append(content)
             pos = r + 1
         if pos < seg.packets:
-            out.append(data[pos * TS_PACKET_SIZE :])
+            copy_rows(pos, seg.packets)
+        if at:
+            offsets = [base]
+            for c in out[first:]:
+                offsets.append(offsets[-1] + len(c))
+            for r in keys:
+                if r in at:
+                    i, within = at[r]
+                    self.key_offsets.append(offsets[i - first] + within)
 
     # ------------------------------------------------------------------------ report
 
