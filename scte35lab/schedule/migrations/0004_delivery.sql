@@ -22,7 +22,7 @@ CREATE TABLE srt_outages (
     stream_id     INTEGER NOT NULL REFERENCES streams (id) ON DELETE CASCADE,
     started_at    REAL    NOT NULL,
     ended_at      REAL,
-    bytes_unacked INTEGER NOT NULL CHECK (bytes_unacked >= 0),
+    bytes_unacked INTEGER CHECK (bytes_unacked IS NULL OR bytes_unacked >= 0),
     bytes_unsent  INTEGER NOT NULL CHECK (bytes_unsent >= 0)
 );
 CREATE INDEX srt_outages_stream_time ON srt_outages (stream_id, started_at);
