@@ -1,0 +1,736 @@
+"""The in-process SRT sender on libsrt: it knows, message by message, what the receiver got.
+
+:class:`LibSrtSender` is an SRT caller in this process (see :mod:`scte35lab.live.srtlib`):
+the passphrase is a socket option, never a command-line argument, and the library's own
+counters say what happened to every byte written.
+
+How acknowledgements are known
+------------------------------
+One thread owns the socket. It sends whole 1316-byte messages (in live mode one message is
+one SRT packet) and counts those libsrt accepted (``handed``). Between sends it polls
+``srt_bistats(sock, &s, clear=0, instantaneous=1)`` (every ``poll_interval``, 5 ms, while
+anything is unsettled). libsrt keeps every packet in its send buffer, from the moment
+``srt_sendmsg`` returns until it is acknowledged or dropped, and removes packets only from
+the head, in order (a received ACK moves the head up to its sequence number; a too-late
+drop moves it past the dropped ones); ``pktSndBuf`` is the number still there. So
+``handed - pktSndBuf`` messages have left the buffer, the oldest first, and the messages
+that left between two polls are a known range. Measured with ``SRTO_SNDDATA``: it reads the
+same counter (``getCurrBufSize``) and agrees with ``pktSndBuf`` whenever the two are read
+without an ACK in between; ``byteSndBuf`` is ``pktSndBuf x (1316 + 44)``.
+
+A message that left the buffer is *acknowledged* only when all of these hold, so that
+``acked`` is never said without evidence:
+
+1. No sender drop near it: ``pktSndDropTotal`` (which in 1.5.1 counts drop *events*) is the
+   same one poll after it left as one poll before. Drops may be counted just after the
+   buffer changed, hence the poll of look-ahead.
+2. It was acknowledged well before the receiver could have given up on it: a receiver with
+   too-late packet drop (the live default) skips a packet it still misses at its play time
+   and then acknowledges past it. Its play time is at least the SRT latency after sending,
+   so a message whose acknowledgement was seen half the latency or more after it was handed
+   is ``unconfirmed``, never ``acked``. (Normal ACKs come within an RTT plus 10 ms.)
+3. The receiver was alive past the message's play time: a receiver buffers each packet for
+   the latency before handing it to its application, and one that dies meanwhile has
+   acknowledged bytes its application never got (measured: killing the listener loses the
+   last ~latency of acknowledged packets). So the message waits until an ACK arrives that the
+   receiver sent later than ``handed + latency + RTT + 50 ms``. During a stream ACKs come
+   every 10 ms; when the input pauses (longer than the latency plus 0.1 s) at a message
+   boundary, the thread sends one message of null TS packets (a *probe*, counted in
+   ``padding_bytes``) to get one. Probes go only between whole messages, so the TS bytes
+   written arrive unchanged and in order; ``stop()`` ends with one when needed.
+
+A message is ``acked`` at the poll where the last condition is met (``t`` of
+:meth:`LibSrtSender.delivery`). When the socket turns BROKEN or CLOSED, every message still
+unsettled is ``unconfirmed`` (it may or may not have arrived); messages still queued, and
+bytes written while not connected or beyond the queue bound, are ``dropped``: never handed
+to libsrt. The ledger keeps settled ranges as runs ``(end, state, t)``, merged when they
+share a state and poll, so memory follows the number of ACK polls, and beyond
+:data:`MAX_RUNS` the oldest runs of one state are merged (their ``t`` then is the latest
+of the merged runs).
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import contextlib
+import ctypes
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from scte35lab.errors import ComponentError
+from scte35lab.live import srtlib
+from scte35lab.live.errors import SrtConnectionError, SrtUrlError
+from scte35lab.live.srt import SRT_CHUNK, TS_PACKET, SrtEndpoint, srt_error
+
+log = logging.getLogger(__name__)
+
+NULL_PACKET = bytes([0x47, 0x1F, 0xFF, 0x10]) + b"\xff" * 184
+MAX_RUNS = 20_000
+STATES = ("acked", "pending", "unconfirmed", "dropped")
+_ALIVE_MARGIN_S = 0.05  # receiver's application picks a released packet up within this
+_PROBE = NULL_PACKET * (SRT_CHUNK // TS_PACKET)
+
+
+class _Seg:
+    """A stretch of the stream: one message while pending, merged runs once settled."""
+
+    __slots__ = ("end", "start", "state", "t")
+
+    def __init__(self, start: int, end: int, state: str, t: float | None = None) -> None:
+        self.start, self.end, self.state, self.t = start, end, state, t
+
+
+class _Msg:
+    """A message queued for or handed to libsrt, not settled yet."""
+
+    __slots__ = ("clean", "data", "drops_before", "handed", "left_t", "seg")
+
+    def __init__(self, seg: _Seg | None, data: bytes) -> None:
+        self.seg = seg  # None for a probe (no stream bytes)
+        self.data = data
+        self.handed = 0.0
+        self.left_t = 0.0
+        self.drops_before = 0
+        self.clean: bool | None = None
+
+
+class DeliveryLedger:
+    """What became of every stream byte: settled runs (``history``) then the unsettled tail.
+
+    Offsets count bytes given to ``write()``. Thread-safe through the owner's lock: every
+    method here is called with ``lock`` held.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ends: list[int] = []  # settled history: run i covers [ends[i-1], ends[i])
+        self.states: list[str] = []
+        self.times: list[float | None] = []
+        self.live: collections.deque[_Seg] = collections.deque()  # from the first unsettled
+        self.offset = 0  # end of the last segment (the sender adds its remainder)
+        self.totals = dict.fromkeys(STATES, 0)
+
+    def add(self, nbytes: int, state: str) -> _Seg:
+        seg = _Seg(self.offset, self.offset + nbytes, state)
+        self.offset += nbytes
+        self.totals[state] += nbytes
+        self.live.append(seg)
+        self._retire()
+        return seg
+
+    def settle(self, seg: _Seg, state: str, t: float | None = None) -> None:
+        n = seg.end - seg.start
+        self.totals[seg.state] -= n
+        self.totals[state] += n
+        seg.state, seg.t = state, t
+        self._retire()
+
+    def _retire(self) -> None:
+        while self.live and self.live[0].state != "pending":
+            seg = self.live.popleft()
+            if seg.end == seg.start:
+                continue
+            if self.states and self.states[-1] == seg.state and self.times[-1] == seg.t:
+                self.ends[-1] = seg.end
+            else:
+                self.ends.append(seg.end)
+                self.states.append(seg.state)
+                self.times.append(seg.t)
+        if len(self.ends) > MAX_RUNS:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Merge neighbouring runs of one state in the older half (``t``: the later one)."""
+        half = len(self.ends) // 2
+        ends, states, times = self.ends[:1], self.states[:1], self.times[:1]
+        for i in range(1, half):
+            if states[-1] == self.states[i]:
+                ends[-1] = self.ends[i]
+                ti = self.times[i]
+                times[-1] = (
+                    ti if times[-1] is None or (ti is not None and ti > times[-1]) else times[-1]
+                )
+            else:
+                ends.append(self.ends[i])
+                states.append(self.states[i])
+                times.append(self.times[i])
+        self.ends = ends + self.ends[half:]
+        self.states = states + self.states[half:]
+        self.times = times + self.times[half:]
+
+    def state_at(self, pos: int) -> tuple[str, float | None]:
+        i = bisect.bisect_right(self.ends, pos)
+        if i < len(self.ends):
+            return self.states[i], self.times[i]
+        for seg in self.live:
+            if seg.start <= pos < seg.end:
+                return ("pending", None) if seg.state == "pending" else (seg.state, seg.t)
+        return "pending", None  # the remainder not yet a whole message
+
+    @property
+    def runs(self) -> int:
+        return len(self.ends)
+
+
+@dataclass(frozen=True)
+class LibSrtSample:
+    """One per-second reading of the socket's statistics (totals since connecting)."""
+
+    t: float
+    elapsed_s: float
+    interval_s: float
+    rtt_ms: float
+    bandwidth_mbps: float
+    send_rate_mbps: float
+    packets_per_s: float
+    packets_sent: int
+    packets_unique: int
+    packets_lost: int  # reported lost by the receiver (NAKs)
+    packets_retransmitted: int
+    packets_dropped: int  # dropped too late by the sender (packets, from the dropped bytes)
+    bytes_sent: int
+    buffer_ms: float
+    buffer_packets: int
+    flight: int
+    fec_sent: int
+    bytes_unacked: int  # TS bytes handed to libsrt, not settled yet
+    bytes_acked: int  # TS bytes of acknowledged messages
+
+
+class LibSrtStats:
+    """Per-second samples of a :class:`LibSrtSender`, shaped like :class:`SrtStats`."""
+
+    def __init__(self) -> None:
+        self.samples: collections.deque[LibSrtSample] = collections.deque(maxlen=4096)
+        self._lock = threading.Lock()
+
+    def add(self, sample: LibSrtSample) -> None:
+        with self._lock:
+            self.samples.append(sample)
+
+    @property
+    def latest(self) -> LibSrtSample | None:
+        """The newest sample, or ``None`` before the first."""
+        with self._lock:
+            return self.samples[-1] if self.samples else None
+
+    def last_second(self, now: float | None = None) -> dict[str, float] | None:
+        """The same keys as ``SrtStats.last_second()`` plus ``srt_bytes_unacked`` and
+        ``srt_bytes_acked``, from the newest sample (each covers about one second)."""
+        s = self.latest
+        if s is None:
+            return None
+        return {
+            "srt_rtt_ms": s.rtt_ms,
+            "srt_bandwidth_mbps": s.bandwidth_mbps,
+            "srt_send_rate_mbps": s.send_rate_mbps,
+            "srt_packets_per_s": s.packets_per_s,
+            "srt_pkt_loss": s.packets_lost,
+            "srt_pkt_retrans": s.packets_retransmitted,
+            "srt_pkt_dropped": s.packets_dropped,
+            "srt_buffer_ms": s.buffer_ms,
+            "srt_fec_sent": s.fec_sent,
+            "srt_bytes_unacked": s.bytes_unacked,
+            "srt_bytes_acked": s.bytes_acked,
+        }
+
+    def frame(self) -> Any:
+        """Every sample as a DataFrame, one row per second."""
+        import pandas as pd
+
+        with self._lock:
+            rows = [asdict(s) for s in self.samples]
+        return pd.DataFrame(rows)
+
+
+@dataclass
+class _Poll:
+    t: float
+    drops: int  # pktSndDropTotal
+    acks: int  # pktRecvACKTotal
+    replies: int  # ACKs and NAKs received: the peer's signs of life
+
+
+class LibSrtSender:
+    """An SRT caller on libsrt in this process, with exact per-message delivery states.
+
+    ``write()`` never blocks: it cuts the TS into 1316-byte messages and queues them for the
+    sending thread (or drops them, counted, when not connected or when more than
+    ``max_queue_bytes`` wait). :meth:`delivery` says what became of any written byte.
+    """
+
+    stats_available = True
+    acks = True
+    tool = "libsrt"
+
+    def __init__(
+        self,
+        endpoint: SrtEndpoint,
+        *,
+        name: str = "srt-sender",
+        on_state: Callable[[str], None] | None = None,
+        max_queue_bytes: int = 2 << 20,
+        poll_interval: float = 0.005,
+    ) -> None:
+        if endpoint.mode != "caller":
+            raise SrtUrlError(
+                f"the libsrt sender calls its peer; {endpoint.display} asks it to listen "
+                "(use mode=caller, or the srt-live-transmit sender)"
+            )
+        self.endpoint = endpoint
+        self.name = name
+        self.stats = LibSrtStats()
+        self.connected = threading.Event()
+        self.disconnected = threading.Event()
+        self.padding_bytes = 0  # null packets added by flush() and probes
+        self._on_state = on_state
+        self._max_queue = max_queue_bytes
+        self._poll_interval = poll_interval
+        self._ledger = DeliveryLedger()
+        self._cond = threading.Condition(self._ledger.lock)
+        self._remainder = bytearray()
+        self._queue: collections.deque[_Msg] = collections.deque()
+        self._queued_bytes = 0
+        self._sock = srtlib.SRT_INVALID_SOCK
+        self._lib: ctypes.CDLL | None = None
+        self._address = ""
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._abort = threading.Event()
+        self._failure: ComponentError | None = None
+        self._finished = threading.Event()
+        self._handed_pending = 0  # stream bytes handed to libsrt, not settled
+        self._sent: collections.deque[_Msg] = collections.deque()  # in libsrt's send buffer
+        self._left: collections.deque[_Msg] = collections.deque()  # left it, not settled
+        self._judge: list[_Msg] = []  # left at the last poll: judged at the next
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected.is_set() else "not connected"
+        return f"<{type(self).__name__} {self.tool} -> {self.endpoint.display} {state}>"
+
+    # ------------------------------------------------------------------ public face
+
+    def start(self) -> LibSrtSender:
+        """Resolve the host, create and configure the socket, connect in the background."""
+        self._address = self.endpoint.resolve()
+        self._lib = srtlib.load()
+        self._sock = self._configured_socket()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        """From ``start()`` until the connection failed or closed."""
+        return self._thread is not None and not self._finished.is_set()
+
+    def failure(self) -> ComponentError | None:
+        """Why the sender stopped, once it has (``None`` while running or after ``stop()``)."""
+        return None if self.running else self._failure
+
+    def wait_connected(self, timeout: float = 10.0) -> None:
+        """Return once connected; raise the error naming why not (or a timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.connected.wait(0.02):
+                return
+            if self._finished.is_set():
+                raise self._failure or SrtConnectionError(f"{self.name} stopped before connecting")
+        raise srt_error("refused", self.endpoint, f"not connected after {timeout:g} s")
+
+    def write(self, data: bytes) -> int:
+        """Queue TS bytes; returns the stream offset just past them. Never blocks."""
+        with self._cond:
+            up = self.connected.is_set() and not self.disconnected.is_set()
+            if not up or self._stopping.is_set():
+                self._drop_remainder()
+                if data:
+                    self._ledger.add(len(data), "dropped")
+                return self._end()
+            self._remainder += data
+            whole = len(self._remainder) - len(self._remainder) % SRT_CHUNK
+            if whole and self._queued_bytes + whole > self._max_queue:
+                self._drop_remainder()
+                return self._end()
+            for i in range(0, whole, SRT_CHUNK):
+                seg = self._ledger.add(SRT_CHUNK, "pending")
+                self._queue.append(_Msg(seg, bytes(self._remainder[i : i + SRT_CHUNK])))
+            if whole:
+                self._queued_bytes += whole
+                del self._remainder[:whole]
+                self._cond.notify()
+            return self._end()
+
+    def flush(self) -> None:
+        """Pad the remainder (its whole TS packets) with null packets to a whole message."""
+        with self._cond:
+            rem = len(self._remainder)
+            whole_packets = rem - rem % TS_PACKET
+            up = self.connected.is_set() and not self.disconnected.is_set()
+            if not whole_packets or not up:
+                self._drop_remainder()
+                return
+            pad = SRT_CHUNK - whole_packets
+            data = bytes(self._remainder[:whole_packets]) + NULL_PACKET * (pad // TS_PACKET)
+            self._queue.append(_Msg(self._ledger.add(whole_packets, "pending"), data))
+            self._queued_bytes += SRT_CHUNK
+            self.padding_bytes += pad
+            if rem > whole_packets:
+                self._ledger.add(rem - whole_packets, "dropped")  # a torn TS packet: not sent
+            self._remainder.clear()
+            self._cond.notify()
+
+    def delivery(self, end: int) -> tuple[str, float | None]:
+        """The state of the message holding stream byte ``end - 1``: ``("acked", t)``,
+        ``("pending", None)``, ``("unconfirmed", None)`` or ``("dropped", None)``."""
+        with self._cond:
+            if not 0 < end <= self._end():
+                raise ValueError(f"offset {end} is outside the stream written (0, {self._end()}]")
+            return self._ledger.state_at(end - 1)
+
+    @property
+    def written_bytes(self) -> int:
+        """Stream bytes in messages libsrt accepted."""
+        with self._cond:
+            t = self._ledger.totals
+            return t["acked"] + t["unconfirmed"] + self._handed_pending
+
+    @property
+    def acked_bytes(self) -> int:
+        """Stream bytes of messages the receiver acknowledged (see the module docstring)."""
+        with self._cond:
+            return self._ledger.totals["acked"]
+
+    @property
+    def unconfirmed_bytes(self) -> int:
+        """Stream bytes handed to libsrt whose arrival cannot be confirmed."""
+        with self._cond:
+            return self._ledger.totals["unconfirmed"]
+
+    @property
+    def dropped_bytes(self) -> int:
+        """Bytes given to ``write()`` that were never handed to libsrt."""
+        with self._cond:
+            return self._ledger.totals["dropped"]
+
+    @property
+    def ledger_runs(self) -> int:
+        """How many settled runs the ledger holds (its memory)."""
+        with self._cond:
+            return self._ledger.runs
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Flush, send what is queued, wait (up to ``timeout``) until every message is
+        settled, then close. Afterwards :meth:`delivery` is final."""
+        if self._thread is None:
+            return
+        if self.connected.is_set():
+            self.flush()
+        else:
+            with self._cond:
+                self._drop_remainder()
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify()
+        if not self.connected.is_set() and self._lib is not None and not self._finished.is_set():
+            self._abort.set()
+            self._lib.srt_close(self._sock)  # ends a connect in progress
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._abort.set()
+            with self._cond:
+                self._cond.notify()
+            self._thread.join(2.0)
+
+    # ------------------------------------------------------------------ internals
+
+    def _end(self) -> int:
+        return self._ledger.offset + len(self._remainder)
+
+    def _drop_remainder(self) -> None:
+        if self._remainder:
+            self._ledger.add(len(self._remainder), "dropped")
+            self._remainder.clear()
+
+    def _state(self, state: str) -> None:
+        log.info("%s: %s %s", self.name, state, self.endpoint.display)
+        if self._on_state is not None:
+            self._on_state(state)
+
+    def _configured_socket(self) -> int:
+        lib = self._lib
+        assert lib is not None
+        sock = lib.srt_create_socket()
+        if sock == srtlib.SRT_INVALID_SOCK:
+            raise SrtConnectionError(f"libsrt could not create a socket: {srtlib.last_error(lib)}")
+        ep = self.endpoint
+        ints: list[tuple[str, int, int]] = [
+            ("transtype", srtlib.SRTO_TRANSTYPE, srtlib.SRTT_LIVE),  # first: it resets others
+            ("sender", srtlib.SRTO_SENDER, 1),
+            ("sndsyn", srtlib.SRTO_SNDSYN, 0),  # a full buffer fails the send, never blocks
+        ]
+        if ep.latency_ms is not None:
+            ints.append(("latency", srtlib.SRTO_LATENCY, ep.latency_ms))
+        if ep.pbkeylen is not None:
+            ints.append(("pbkeylen", srtlib.SRTO_PBKEYLEN, ep.pbkeylen))
+        if ep.peer_idle_timeout_ms is not None:
+            ints.append(("peeridletimeo", srtlib.SRTO_PEERIDLETIMEO, ep.peer_idle_timeout_ms))
+        if ep.connect_timeout_ms is not None:
+            ints.append(("conntimeo", srtlib.SRTO_CONNTIMEO, ep.connect_timeout_ms))
+        try:
+            for label, opt, value in ints:
+                if not srtlib.set_int(lib, sock, opt, value):
+                    raise SrtUrlError(f"libsrt refused {label}={value}: {srtlib.last_error(lib)}")
+            if ep.maxbw is not None and not srtlib.set_int64(
+                lib, sock, srtlib.SRTO_MAXBW, ep.maxbw
+            ):
+                raise SrtUrlError(f"libsrt refused maxbw={ep.maxbw}: {srtlib.last_error(lib)}")
+            for label, opt, text in (
+                ("streamid", srtlib.SRTO_STREAMID, ep.streamid),
+                ("packetfilter", srtlib.SRTO_PACKETFILTER, ep.packet_filter),
+            ):
+                if text and not srtlib.set_str(lib, sock, opt, text):
+                    raise SrtUrlError(f"libsrt refused {label}={text!r}: {srtlib.last_error(lib)}")
+            if ep.passphrase and not srtlib.set_str(
+                lib, sock, srtlib.SRTO_PASSPHRASE, ep.passphrase
+            ):
+                raise SrtUrlError(f"libsrt refused the passphrase: {srtlib.last_error(lib)}")
+        except SrtUrlError:
+            lib.srt_close(sock)
+            raise
+        return sock
+
+    def _connect(self) -> bool:
+        lib = self._lib
+        assert lib is not None
+        addr = srtlib.sockaddr(self._address, self.endpoint.port)
+        if lib.srt_connect(self._sock, addr, len(addr)) != srtlib.SRT_ERROR:
+            return True
+        code = srtlib.last_error_code(lib)
+        text = srtlib.last_error(lib)
+        reason, reason_text = srtlib.reject_reason(lib, self._sock)
+        if self._abort.is_set():
+            return False
+        if reason in (srtlib.SRT_REJ_BADSECRET, srtlib.SRT_REJ_UNSECURE):
+            kind = "passphrase"
+        elif reason == srtlib.SRT_REJ_FILTER:
+            kind = "filter"
+        else:
+            kind = "refused"
+        detail = reason_text if code == srtlib.SRT_ECONNREJ else text
+        self._failure = srt_error(kind, self.endpoint, detail)
+        return False
+
+    def _run(self) -> None:
+        lib = self._lib
+        assert lib is not None
+        try:
+            if not self._connect():
+                return
+            self.connected.set()
+            self._state("connected")
+            self._pump(lib)
+        except Exception as exc:
+            log.exception("%s: sending thread failed", self.name)
+            self._failure = SrtConnectionError(f"{self.name}: sending failed: {exc}")
+        finally:
+            with self._cond:
+                self._settle_all()
+            with contextlib.suppress(Exception):
+                lib.srt_close(self._sock)
+            if self.connected.is_set():
+                self.disconnected.set()
+                self._state("disconnected")
+            self._finished.set()
+
+    def _settle_all(self) -> None:
+        """The end: handed and unsettled -> unconfirmed; queued or partial -> dropped."""
+        for msg in (*self._left, *self._sent):
+            self._settle(msg, "unconfirmed", None)
+        self._left.clear()
+        self._sent.clear()
+        self._judge.clear()
+        while self._queue:
+            msg = self._queue.popleft()
+            if msg.seg is not None:
+                self._ledger.settle(msg.seg, "dropped")
+        self._queued_bytes = 0
+        self._drop_remainder()
+
+    def _settle(self, msg: _Msg, state: str, t: float | None) -> None:
+        if msg.seg is not None:
+            self._handed_pending -= msg.seg.end - msg.seg.start
+            self._ledger.settle(msg.seg, state, t)
+
+    def _send(self, lib: ctypes.CDLL, msg: _Msg) -> bool:
+        """Hand one message to libsrt; on refusal its bytes are ``dropped``."""
+        msg.handed = time.monotonic()
+        ok = lib.srt_sendmsg(self._sock, msg.data, len(msg.data), -1, 0) == len(msg.data)
+        with self._cond:
+            if ok:
+                self._sent.append(msg)
+                if msg.seg is not None:
+                    self._handed_pending += msg.seg.end - msg.seg.start
+                else:
+                    self.padding_bytes += len(msg.data)
+            elif msg.seg is not None:
+                self._ledger.settle(msg.seg, "dropped")
+        return ok
+
+    def _pump(self, lib: ctypes.CDLL) -> None:
+        """The sending thread's loop: send, poll the statistics, settle, sample."""
+        sock = self._sock
+        latency_s = (srtlib.get_int(lib, sock, srtlib.SRTO_PEERLATENCY) or 120) / 1000
+        skip_guard = latency_s / 2
+        idle_s = (self.endpoint.peer_idle_timeout_ms or 5000) / 1000
+        heard = time.monotonic()  # when the peer last answered
+        busy_since: float | None = None  # since when data has waited in the send buffer
+        handed = 0  # messages libsrt accepted
+        left = 0  # of those, how many have left its send buffer
+        prev: _Poll | None = None
+        alive_at = float("-inf")
+        last_send = last_probe = time.monotonic()
+        next_sample = last_send + 1.0
+        prev_sample: tuple[float, srtlib.TraceBStats] | None = None
+        while True:
+            with self._cond:
+                if not self._queue and not self._abort.is_set():
+                    if self._stopping.is_set() and not self._sent and not self._left:
+                        return
+                    busy = self._sent or self._left
+                    self._cond.wait(self._poll_interval if busy else 0.1)
+                batch = list(self._queue)
+                self._queue.clear()
+                self._queued_bytes = 0
+            if self._abort.is_set():
+                with self._cond:
+                    self._queue.extendleft(reversed(batch))
+                return
+            for msg in batch:
+                if self._send(lib, msg):
+                    handed += 1
+                    last_send = msg.handed
+            now = time.monotonic()
+            state = lib.srt_getsockstate(sock)
+            if state != srtlib.SRTS_CONNECTED:
+                if not self._stopping.is_set() or self._sent or self._left:
+                    self._failure = srt_error(
+                        "gone",
+                        self.endpoint,
+                        f"socket {srtlib.SOCKET_STATES.get(state, state)} with "
+                        f"{len(self._sent) + len(self._left)} messages unacknowledged",
+                    )
+                return
+            s = srtlib.bistats(lib, sock)
+            if s is None or not s.buffer_read():
+                continue
+            rtt_s = s.msRTT / 1000
+            poll = _Poll(
+                now, s.pktSndDropTotal, s.pktRecvACKTotal, s.pktRecvACKTotal + s.pktRecvNAKTotal
+            )
+            if prev is not None and poll.replies > prev.replies:
+                heard = now
+            with self._cond:
+                if prev is not None and poll.acks > prev.acks:
+                    alive_at = max(alive_at, prev.t - rtt_s)
+                # (1, 2) judge the messages seen leaving at the previous poll
+                for msg in self._judge:
+                    msg.clean = (
+                        poll.drops == msg.drops_before and msg.left_t - msg.handed < skip_guard
+                    )
+                self._judge.clear()
+                # the messages that left the send buffer since then: the oldest ones
+                for _ in range(max(handed - s.pktSndBuf - left, 0)):
+                    msg = self._sent.popleft()
+                    msg.left_t = now
+                    msg.drops_before = prev.drops if prev is not None else poll.drops
+                    self._left.append(msg)
+                    self._judge.append(msg)
+                    left += 1
+                if not self._sent:
+                    busy_since = None
+                elif busy_since is None:
+                    busy_since = self._sent[0].handed
+                silent = busy_since is not None and now - max(heard, busy_since) > idle_s
+                if silent:
+                    self._failure = srt_error(
+                        "gone",
+                        self.endpoint,
+                        f"no answer for {now - max(heard, busy_since or now):.1f} s "
+                        f"with {len(self._sent)} messages unacknowledged",
+                    )
+                    return
+                # (3) settle from the head, in order
+                while self._left and self._left[0].clean is not None:
+                    msg = self._left[0]
+                    if msg.clean and msg.seg is not None:
+                        if alive_at < msg.handed + latency_s + rtt_s + _ALIVE_MARGIN_S:
+                            break
+                        self._settle(msg, "acked", now)
+                    elif msg.seg is not None:
+                        self._settle(msg, "unconfirmed", None)
+                    self._left.popleft()
+                # the input paused at a message boundary while a message waits to be seen
+                # alive: queue a probe (queued, so it keeps its place before later data)
+                pause = latency_s + rtt_s + 0.1
+                if (
+                    self._left
+                    and self._left[0].clean is True
+                    and not self._queue
+                    and not self._remainder
+                    and now - max(last_send, last_probe) > pause
+                ):
+                    last_probe = now
+                    self._queue.append(_Msg(None, _PROBE))
+                unacked = self._handed_pending
+                acked = self._ledger.totals["acked"]
+            prev = poll
+            if now >= next_sample:
+                next_sample = now + 1.0
+                self._sample(s, prev_sample, now, unacked, acked)
+                prev_sample = (now, s)
+
+    def _sample(
+        self,
+        s: srtlib.TraceBStats,
+        prev: tuple[float, srtlib.TraceBStats] | None,
+        now: float,
+        unacked: int,
+        acked: int,
+    ) -> None:
+        if prev is None:
+            interval = max(s.msTimeStamp / 1000, 1e-3)
+            d_bytes, d_pkts = s.byteSentTotal, s.pktSentTotal
+        else:
+            interval = max(now - prev[0], 1e-3)
+            d_bytes = s.byteSentTotal - prev[1].byteSentTotal
+            d_pkts = s.pktSentTotal - prev[1].pktSentTotal
+        dropped_payload = s.byteSndDropTotal - srtlib.SRT_DATA_HDR_SIZE * s.pktSndDropTotal
+        self.stats.add(
+            LibSrtSample(
+                t=now,
+                elapsed_s=s.msTimeStamp / 1000,
+                interval_s=interval,
+                rtt_ms=s.msRTT,
+                bandwidth_mbps=s.mbpsBandwidth,
+                send_rate_mbps=d_bytes * 8 / interval / 1e6,
+                packets_per_s=d_pkts / interval,
+                packets_sent=s.pktSentTotal,
+                packets_unique=s.pktSentUniqueTotal,
+                packets_lost=s.pktSndLossTotal,
+                packets_retransmitted=s.pktRetransTotal,
+                packets_dropped=max(dropped_payload, 0) // SRT_CHUNK,
+                bytes_sent=s.byteSentTotal,
+                buffer_ms=float(s.msSndBuf),
+                buffer_packets=s.pktSndBuf,
+                flight=s.pktFlightSize,
+                fec_sent=s.pktSndFilterExtraTotal,
+                bytes_unacked=unacked,
+                bytes_acked=acked,
+            )
+        )
