@@ -132,6 +132,8 @@ def manifest_summary(df: pd.DataFrame, *, name: str = "manifest") -> str:
             if code:
                 counts[code] = counts.get(code, 0) + 1
     bad = int((~df["ok"]).sum())
+    if not len(df):  # no cue is no evidence: never a PASS
+        return f"EMPTY {name}: 0 cue tags, nothing to verify"
     line = f"{'PASS' if not bad else 'FAIL'} {name}: {len(df)} cue tags, {len(df) - bad} ok"
     if counts:
         line += ", " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
