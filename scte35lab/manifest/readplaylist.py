@@ -289,8 +289,6 @@ class _Reader:
             self.warn(tag, "SCTE-35-looking tag this reader does not know: not read")
         for tag in self.pl.tags:
             name = _ALIASES.get(tag.name, tag.name)
-            if name != tag.name:
-                self.warn(tag, f"not a known tag name: read as #{name}")
             handler = getattr(self, "_" + name.replace("-", "_").lower(), None)
             if handler is None:
                 self.row(tag, "damaged", problem=f"malformed {tag.name}: {tag.value!r}")
@@ -299,6 +297,8 @@ class _Reader:
                 handler(tag)
             except (ValueError, KeyError) as exc:
                 self.row(tag, "damaged", problem=f"malformed {tag.name}: {exc}")
+            if name != tag.name:
+                self.warn(tag, f"not a known tag name: read as #{name}")
         return self.out
 
     # ------------------------------------------------------------ DATERANGE
