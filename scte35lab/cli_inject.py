@@ -85,6 +85,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--bitrate", help="video bitrate instead of CRF, e.g. 4M")
     p.add_argument("--preroll", type=_seconds, default=4.0, help="pre-roll when injecting")
     p.add_argument("--ffmpeg", help="ffmpeg executable (default: ffmpeg on PATH)")
+    p.add_argument(
+        "--allow-missed",
+        action="store_true",
+        help="with cues: write OUT and exit 0 even when a cue could not be placed",
+    )
     p.add_argument("--format", choices=FORMATS, default="table", help="report format")
     p.set_defaults(func=condition_command)
 
@@ -203,19 +208,25 @@ def inject_command(args: argparse.Namespace) -> int:
     else:
         failed = False
     write_table(report.drop(columns=["base64"]) if args.format == "table" else report, args.format)
+    return _say_placements(report, args, failed, "inject")
+
+
+def _say_placements(report: pd.DataFrame, args: argparse.Namespace, failed: bool, cmd: str) -> int:
+    """One stderr line per cue not placed as asked (and why); exit 1 when any was missed
+    and the output was therefore not written."""
     sys.stdout.flush()
     for row in report.itertuples():
         if row.status == "placed":
             continue
         level = "warning" if row.status == "late" or args.allow_missed else "error"
         print(
-            f"{level}: inject: cue {row.Index} ({_cue_name(row)}): {row.status}: {row.reason}",
+            f"{level}: {cmd}: cue {row.Index} ({_cue_name(row)}): {row.status}: {row.reason}",
             file=sys.stderr,
         )
     if failed:
         missed = int((report["status"] == "missed").sum())
         print(
-            f"error: inject: {missed} of {len(report)} cue(s) not placed: {args.output} not "
+            f"error: {cmd}: {missed} of {len(report)} cue(s) not placed: {args.output} not "
             "written (--allow-missed writes it anyway)",
             file=sys.stderr,
         )
@@ -235,9 +246,8 @@ def _cue_name(row: Any) -> str:
 
 
 def condition_command(args: argparse.Namespace) -> int:
-    """Run ``condition`` (and inject when cues are given); print the IDR table."""
-    from scte35lab.live.condition import condition
-
+    """Run ``condition`` (and inject when cues are given); print the IDR table; exit 1 (and
+    write nothing) when a cue was not placed, unless ``--allow-missed``."""
     times = _times(args.at)
     cues = None
     if args.schedule or args.cue:
@@ -246,7 +256,20 @@ def condition_command(args: argparse.Namespace) -> int:
             times = sorted({t for b in cues.breaks for t in (b.start, b.end)} | set(times))
     if not times:
         raise InputFormatError("no splice times: give --at SECONDS (repeat or 10,40)")
-    df = condition(
+    try:
+        df = _condition(args, times, cues)
+    except CuesNotPlacedError as exc:
+        return _say_placements(exc.report, args, True, "condition")
+    write_table(df, args.format)
+    report = df.attrs.get("inject")
+    return 0 if report is None else _say_placements(report, args, False, "condition")
+
+
+def _condition(args: argparse.Namespace, times: list[float], cues: Any) -> pd.DataFrame:
+    """``condition()`` with the command's options."""
+    from scte35lab.live.condition import condition
+
+    return condition(
         args.input,
         args.output,
         times,
@@ -258,9 +281,8 @@ def condition_command(args: argparse.Namespace) -> int:
         video_bitrate=args.bitrate,
         preroll=args.preroll,
         ffmpeg=args.ffmpeg,
+        strict=cues is not None and not args.allow_missed,
     )
-    write_table(df, args.format)
-    return 0
 
 
 def verify_command(args: argparse.Namespace) -> int:

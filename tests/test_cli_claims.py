@@ -169,6 +169,17 @@ def test_the_api_report_says_why_and_strict_raises(tmp_path):
     assert _files(tmp_path) == ["a.ts"]
 
 
+@needs_ffmpeg
+def test_condition_with_a_cue_it_cannot_place_exits_1_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "c.ts"
+    argv = ["condition", str(SRC), str(out), "--at", "9999", "--cue", OUT_CUE.to_base64()]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: condition: cue 0 (splice_insert event 1): missed: ")
+    assert err[-1].startswith("error: condition: 1 of 1 cue(s) not placed")
+    assert _files(tmp_path) == []
+
+
 # -------------------------------------------------- a failure leaves nothing behind
 
 

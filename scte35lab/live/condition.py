@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scte35lab.errors import ComponentError, StreamError
+from scte35lab.errors import ComponentError, CuesNotPlacedError, StreamError
 from scte35lab.inputkind import require_ts
 from scte35lab.live.errors import ToolMissingError
 from scte35lab.outfile import atomic_path
@@ -160,6 +160,7 @@ def condition(
     pid: int | None = None,
     ffmpeg: str | os.PathLike | None = None,
     timeout: float | None = None,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """Re-encode ``src`` (MPEG-TS) to ``dst`` with an IDR on every splice time; keep the PTS.
 
@@ -175,7 +176,9 @@ def condition(
     ``cues``, ``df.attrs["inject"]`` is the injector's report.
 
     ``dst`` is written under a temporary name and renamed only when complete; a failure
-    leaves nothing behind. Input that is not MPEG-TS raises :class:`NotTransportStreamError`.
+    leaves nothing behind. With ``strict=True`` a cue the injector could not place raises
+    :class:`CuesNotPlacedError` (its ``report`` is the injector's) and no ``dst`` is written.
+    Input that is not MPEG-TS raises :class:`NotTransportStreamError`.
     """
     exe = find_ffmpeg(ffmpeg)
     src_s, dst_s = os.fspath(src), os.fspath(dst)
@@ -213,6 +216,13 @@ def condition(
             inj = Injector(cues, pid=pid, preroll=preroll, repeat_every=repeat_every)
             _run_into(argv, inj, os.fspath(tmp), timeout)
             report = inj.report()
+            missed = report[report["status"] == "missed"]
+            if strict and len(missed):
+                raise CuesNotPlacedError(
+                    f"{len(missed)} of {len(report)} cue(s) not placed: "
+                    + "; ".join(str(r) for r in missed["reason"]),
+                    report=report,
+                )
         df = _check_idrs(os.fspath(tmp), times, splice_pts)
     if report is not None:
         df.attrs["inject"] = report
