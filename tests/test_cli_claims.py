@@ -180,6 +180,19 @@ def test_condition_with_a_cue_it_cannot_place_exits_1_and_writes_nothing(tmp_pat
     assert _files(tmp_path) == []
 
 
+def test_a_cue_asked_for_before_the_stream_says_where_it_went_instead(tmp_path, capsys):
+    zero = int(probe(SRC).zero_pts)
+    cue = Cue.splice_insert(3, pts_time=zero - 10 * 90_000)
+    out = tmp_path / "out.ts"
+    assert main(["inject", str(SRC), str(out), "--cue", cue.to_base64(), "--preroll", "1"]) == 0
+    line = _err_line(capsys)
+    assert line.startswith("warning: inject: cue 0 (splice_insert event 3): late: ")
+    assert line.endswith(
+        "(asked for -10.000 s, before the stream's first frame: spliced at 0.000 s instead)"
+    )
+    assert main(["verify", str(out), "--preroll", "1"]) == 1  # and verify does not pass it
+
+
 # -------------------------------------------------- a failure leaves nothing behind
 
 

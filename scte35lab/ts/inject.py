@@ -1051,6 +1051,12 @@ class Injector:
                 f"pre-roll {p.preroll:.3f} s, less than the {self.preroll:g} s asked: the "
                 "stream does not reach back that far before its splice point"
             )
+            if target < self._zero_upts:
+                p.reason += (
+                    f" (asked for {(target - self._zero_upts) / CLOCK:.3f} s, before the "
+                    f"stream's first frame: spliced at "
+                    f"{(splice_u - self._zero_upts) / CLOCK:.3f} s instead)"
+                )
             # said in the report (status, reason); callers decide how loud to be
             log.info("cue %s late: %s", _name(req), p.reason)
         p._done = True
