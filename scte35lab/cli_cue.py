@@ -1,4 +1,10 @@
-"""``scte35lab decode`` and ``scte35lab encode``: cues between their forms."""
+"""``scte35lab decode`` and ``scte35lab encode``: cues between their forms.
+
+``decode @capture.ts`` (a whole transport stream) finds the SCTE-35 PID through the PAT and
+PMT and prints the distinct cues on it as a JSON list (each with ``pid``, ``packet`` of its
+first copy and ``copies``); with no cue, or cues in more than one program, it says in one
+line to use ``probe``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ import sys
 from pathlib import Path
 
 from scte35lab.cue import Cue
-from scte35lab.errors import InputFormatError
+from scte35lab.errors import InputFormatError, Scte35Error
+from scte35lab.inputkind import sniff
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +57,12 @@ def read_cue_argument(text: str) -> bytes | str:
 
 
 def decode_command(args: argparse.Namespace) -> int:
-    cue = Cue.decode(read_cue_argument(args.cue), check_crc=not args.no_crc_check)
+    data = read_cue_argument(args.cue)
+    if isinstance(data, bytes) and sniff(data).is_ts:
+        found = capture_cues(data, args.cue[1:] if args.cue.startswith("@") else "stdin")
+        if found is not None:
+            return _print_capture_cues(found, args)
+    cue = Cue.decode(data, check_crc=not args.no_crc_check)
     if args.xml:
         print(cue.to_xml())
     else:
@@ -61,6 +73,79 @@ def decode_command(args: argparse.Namespace) -> int:
     if args.validate and cue.validate():
         return 1
     return 0
+
+
+def capture_cues(data: bytes, name: str) -> list[dict] | None:
+    """The distinct cues on the SCTE-35 PID(s) of one program of a capture, first copy
+    first; None when there is no PAT/PMT at all (bare packets: decoded as one cue)."""
+    from scte35lab.analysis import probe
+
+    p = probe(data, progress=False)
+    scte = p.pids[p.pids["role"] == "scte35"]
+    if not len(scte):
+        if not p.pids["program_number"].notna().any():
+            return None
+        raise InputFormatError(
+            f"{name} is MPEG-TS with no SCTE-35 PID in its PMT: use "
+            f"`scte35lab probe {name} --table pids` to see what it carries"
+        )
+    programs = sorted({int(n) for n in scte["program_number"].dropna()})
+    if len(programs) > 1:
+        where = ", ".join(
+            f"PID {int(r.pid)} (program {r.program_number})" for r in scte.itertuples()
+        )
+        raise InputFormatError(
+            f"{name} carries SCTE-35 in {len(programs)} programs ({where}): use "
+            f"`scte35lab probe {name} --pid N` to read one"
+        )
+    cues = p.cues
+    if not len(cues):
+        raise InputFormatError(
+            f"{name} has an SCTE-35 PID ({', '.join(str(int(x)) for x in scte['pid'])}) but no "
+            f"cue on it: use `scte35lab probe {name} --table pids` to see what it carries"
+        )
+    out: dict[tuple[int, str], dict] = {}
+    for row in cues.itertuples():
+        key = (int(row.pid), row.base64)
+        if key in out:
+            out[key]["copies"] += 1
+        else:
+            out[key] = {
+                "pid": int(row.pid),
+                "packet": int(row.packet),
+                "copies": 1,
+                "base64": row.base64,
+            }
+    return list(out.values())
+
+
+def _print_capture_cues(found: list[dict], args: argparse.Namespace) -> int:
+    """Print the cues of a capture: a JSON list (or one XML document per cue)."""
+    decoded = []
+    for item in found:
+        try:
+            cue = Cue.decode(item["base64"], check_crc=not args.no_crc_check)
+        except Scte35Error as exc:
+            raise InputFormatError(
+                f"cue at packet {item['packet']} (PID {item['pid']}): {exc}"
+                + ("" if args.no_crc_check else " (--no-crc-check decodes it anyway)")
+            ) from exc
+        decoded.append((item, cue))
+    if args.xml:
+        for _, cue in decoded:
+            print(cue.to_xml())
+        return 0
+    out = []
+    bad = False
+    for item, cue in decoded:
+        entry = {"pid": item["pid"], "packet": item["packet"], "copies": item["copies"]}
+        entry.update(cue.to_dict())
+        if args.validate:
+            entry["problems"] = cue.validate()
+            bad = bad or bool(entry["problems"])
+        out.append(entry)
+    print(json.dumps(out, indent=2))
+    return 1 if bad else 0
 
 
 def encode_command(args: argparse.Namespace) -> int:

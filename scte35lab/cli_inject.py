@@ -4,10 +4,13 @@ and the proof.
 - ``inject IN OUT --cue B64 --at 10 [--cue B64 --at 40 ...]`` or ``--schedule FILE``
 - ``condition IN OUT --at 10,40`` (``--at`` repeated or comma-separated) ``[--cue ... |
   --schedule FILE]`` to inject in the same pass
-- ``verify FILE [--preroll 4] [--schedule FILE]``: exit 1 when any cue fails
+- ``verify FILE [--preroll 4] [--schedule FILE]``: exit 1 when any cue fails, or when there
+  is no cue at all (``--allow-empty`` accepts that)
 
-Tables go to stdout (aligned text, CSV or JSON). Bad input is one line on stderr and exit
-code 2 (``scte35lab.cli.main`` turns ``Scte35Error``/``OSError`` into that).
+Tables go to stdout (aligned text, CSV or JSON). Bad input (also input that is not MPEG-TS)
+is one line on stderr and exit code 2 (``scte35lab.cli.main`` turns ``Scte35Error``/``OSError``
+into that). ``inject`` exits 1, naming each cue and why, when a cue was not placed, and then
+writes no output (``--allow-missed`` writes it anyway); outputs appear whole or not at all.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from scte35lab.cli_probe import FORMATS, write_table
-from scte35lab.errors import InputFormatError, StreamError
+from scte35lab.errors import CuesNotPlacedError, InputFormatError, StreamError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -50,6 +53,11 @@ def add_parser(subparsers: Any) -> None:
         help="SCTE-35 already in the input: add ours to its PID, replace it, or keep it apart",
     )
     p.add_argument("--program", type=int, help="program_number to inject into (default: first)")
+    p.add_argument(
+        "--allow-missed",
+        action="store_true",
+        help="write OUT and exit 0 even when a cue could not be placed (default: exit 1, no OUT)",
+    )
     p.add_argument("--format", choices=FORMATS, default="table", help="report format")
     p.set_defaults(func=inject_command)
 
@@ -77,6 +85,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--bitrate", help="video bitrate instead of CRF, e.g. 4M")
     p.add_argument("--preroll", type=_seconds, default=4.0, help="pre-roll when injecting")
     p.add_argument("--ffmpeg", help="ffmpeg executable (default: ffmpeg on PATH)")
+    p.add_argument(
+        "--allow-missed",
+        action="store_true",
+        help="with cues: write OUT and exit 0 even when a cue could not be placed",
+    )
     p.add_argument("--format", choices=FORMATS, default="table", help="report format")
     p.set_defaults(func=condition_command)
 
@@ -89,6 +102,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("file", help="MPEG-TS capture")
     p.add_argument("--preroll", type=_seconds, default=4.0, help="minimum pre-roll, s")
     p.add_argument("--schedule", help="schedule file (JSON or CSV): flag breaks with no cue")
+    p.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0 when there is no cue to check (default: exit 1, nothing was proven)",
+    )
     p.add_argument("--format", choices=FORMATS, default="table", help="table format")
     p.set_defaults(func=verify_command)
 
@@ -164,34 +182,72 @@ def _cues(args: argparse.Namespace, times: list[float] | None = None) -> Any:
 
 
 def inject_command(args: argparse.Namespace) -> int:
-    """Run ``inject``; print the placement report."""
+    """Run ``inject``; print the placement report; exit 1 (and write nothing) when a cue was
+    not placed, unless ``--allow-missed``."""
     from scte35lab.ts.inject import inject
 
     cues = _cues(args)
     if not args.schedule and not args.cue:
         raise InputFormatError("nothing to inject: give --cue B64 [--at S] or --schedule FILE")
-    report = inject(
-        args.input,
-        args.output,
-        cues,
-        pid=args.pid,
-        preroll=args.preroll,
-        repeat_every=args.repeat_every or None,
-        snap_to_idr=not args.exact,
-        existing=args.existing,
-        program=args.program,
-    )
+    try:
+        report = inject(
+            args.input,
+            args.output,
+            cues,
+            pid=args.pid,
+            preroll=args.preroll,
+            repeat_every=args.repeat_every or None,
+            snap_to_idr=not args.exact,
+            existing=args.existing,
+            program=args.program,
+            strict=not args.allow_missed,
+        )
+    except CuesNotPlacedError as exc:
+        report = exc.report
+        failed = True
+    else:
+        failed = False
     write_table(report.drop(columns=["base64"]) if args.format == "table" else report, args.format)
-    bad = report[report["status"] != "placed"]
-    for row in bad.itertuples():
-        print(f"warning: cue {row.Index}: {row.status}", file=sys.stderr)
+    return _say_placements(report, args, failed, "inject")
+
+
+def _say_placements(report: pd.DataFrame, args: argparse.Namespace, failed: bool, cmd: str) -> int:
+    """One stderr line per cue not placed as asked (and why); exit 1 when any was missed
+    and the output was therefore not written."""
+    sys.stdout.flush()
+    for row in report.itertuples():
+        if row.status == "placed":
+            continue
+        level = "warning" if row.status == "late" or args.allow_missed else "error"
+        print(
+            f"{level}: {cmd}: cue {row.Index} ({_cue_name(row)}): {row.status}: {row.reason}",
+            file=sys.stderr,
+        )
+    if failed:
+        missed = int((report["status"] == "missed").sum())
+        print(
+            f"error: {cmd}: {missed} of {len(report)} cue(s) not placed: {args.output} not "
+            "written (--allow-missed writes it anyway)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
-def condition_command(args: argparse.Namespace) -> int:
-    """Run ``condition`` (and inject when cues are given); print the IDR table."""
-    from scte35lab.live.condition import condition
+def _cue_name(row: Any) -> str:
+    """A report row's cue in a few words: command, event id, label."""
+    event = row.splice_event_id if pd.notna(row.splice_event_id) else row.segmentation_event_id
+    parts = [str(row.command_name)]
+    if pd.notna(event):
+        parts.append(f"event {event}")
+    if isinstance(row.label, str) and row.label:
+        parts.append(row.label)
+    return " ".join(parts)
 
+
+def condition_command(args: argparse.Namespace) -> int:
+    """Run ``condition`` (and inject when cues are given); print the IDR table; exit 1 (and
+    write nothing) when a cue was not placed, unless ``--allow-missed``."""
     times = _times(args.at)
     cues = None
     if args.schedule or args.cue:
@@ -200,7 +256,20 @@ def condition_command(args: argparse.Namespace) -> int:
             times = sorted({t for b in cues.breaks for t in (b.start, b.end)} | set(times))
     if not times:
         raise InputFormatError("no splice times: give --at SECONDS (repeat or 10,40)")
-    df = condition(
+    try:
+        df = _condition(args, times, cues)
+    except CuesNotPlacedError as exc:
+        return _say_placements(exc.report, args, True, "condition")
+    write_table(df, args.format)
+    report = df.attrs.get("inject")
+    return 0 if report is None else _say_placements(report, args, False, "condition")
+
+
+def _condition(args: argparse.Namespace, times: list[float], cues: Any) -> pd.DataFrame:
+    """``condition()`` with the command's options."""
+    from scte35lab.live.condition import condition
+
+    return condition(
         args.input,
         args.output,
         times,
@@ -212,9 +281,8 @@ def condition_command(args: argparse.Namespace) -> int:
         video_bitrate=args.bitrate,
         preroll=args.preroll,
         ffmpeg=args.ffmpeg,
+        strict=cues is not None and not args.allow_missed,
     )
-    write_table(df, args.format)
-    return 0
 
 
 def verify_command(args: argparse.Namespace) -> int:
@@ -223,6 +291,8 @@ def verify_command(args: argparse.Namespace) -> int:
 
     schedule = load_schedule(args.schedule) if args.schedule else None
     df = verify(args.file, preroll=args.preroll, schedule=schedule)
+    for line in df.attrs.get("warnings", []):
+        print(f"warning: {line}", file=sys.stderr)
     if args.format == "table":
         cols = [
             "pid",
@@ -248,4 +318,11 @@ def verify_command(args: argparse.Namespace) -> int:
     else:
         write_table(pd.DataFrame(df), args.format)
         print(df.attrs["summary"], file=sys.stderr)
+    if not len(df) and not args.allow_empty:
+        print(
+            f"error: verify: {args.file}: no cues found: nothing to verify "
+            "(--allow-empty accepts that)",
+            file=sys.stderr,
+        )
+        return 1
     return 0 if bool(df["ok"].all()) else 1

@@ -136,6 +136,9 @@ def _manifest_command(args: argparse.Namespace, reader: Any) -> int:
         print(f"error: probe: {e}", file=sys.stderr)
         return 2
     write_table(df, args.format)
+    sys.stdout.flush()
+    for line in df.warning_lines() if hasattr(df, "warning_lines") else []:
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

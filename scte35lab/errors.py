@@ -53,3 +53,26 @@ class StreamError(Scte35Error):
 
 class ComponentError(Scte35Error):
     """An external component (FFmpeg, SRT, RTMP server) is missing or failed."""
+
+
+class NotTransportStreamError(StreamError):
+    """The input is not MPEG-TS: the message says what it looks like instead (MP4, text...).
+
+    ``kind`` is the :class:`scte35lab.inputkind.InputKind` the input was recognised as.
+    """
+
+    def __init__(self, message: str, *, kind: object = None) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+class CuesNotPlacedError(Scte35Error):
+    """Some cues asked for were not placed (``inject(..., strict=True)``).
+
+    ``report`` is the placement report (one row per cue, ``status`` and ``reason``); the
+    output was not written.
+    """
+
+    def __init__(self, message: str, *, report: object = None) -> None:
+        self.report = report
+        super().__init__(message)

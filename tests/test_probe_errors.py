@@ -1,4 +1,5 @@
-"""Damaged input: TR 101 290-style findings in .errors, never an exception."""
+"""Damaged input: TR 101 290-style findings in .errors, never an exception (input that is
+not a transport stream at all is a named error)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scte35lab.analysis import probe
+from scte35lab.errors import NotTransportStreamError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_streams"
 
@@ -103,15 +105,13 @@ def test_random_damage_never_raises(seed):
     assert len(p.frames) > 0
 
 
-def test_input_that_is_not_a_transport_stream_gives_empty_tables():
-    p = probe(
-        bytes(random.Random(1).randrange(256) for _ in range(100_000)).replace(b"\x47", b"\x00")
-    )
-    assert p.packet_count == 0
-    assert len(p.frames) == 0 and len(p.cues) == 0
-    assert "sync_loss" in _types(p) or "leading_bytes" in _types(p)
+def test_input_that_is_not_a_transport_stream_is_a_named_error():
+    rng = random.Random(1)
+    data = bytes(rng.randrange(256) for _ in range(100_000)).replace(b"\x47", b"\x00")
+    with pytest.raises(NotTransportStreamError, match=r"unknown binary data.*not MPEG-TS"):
+        probe(data)
 
 
-def test_empty_input_gives_empty_tables():
-    p = probe(b"")
-    assert p.packet_count == 0 and len(p.pids) == 0
+def test_empty_input_is_a_named_error():
+    with pytest.raises(NotTransportStreamError, match="empty"):
+        probe(b"")

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from scte35lab.cue import Cue
-from scte35lab.errors import Scte35Error, StreamError
+from scte35lab.errors import NotTransportStreamError, Scte35Error, StreamError
+from scte35lab.inputkind import InputKind, look, source_name
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 from scte35lab.ts.scan import PCR_HZ, VIDEO, Scanner, ScanResult
 
@@ -101,10 +102,25 @@ def probe(
     (default: on in a terminal or notebook for files over 300 MB) or is a callable given the
     bytes read so far. ``pids`` limits frames, cues and packets to those PIDs. ``packets``
     builds the per-packet table in the same pass (otherwise ``.packets`` reads again).
+
+    Input that is not MPEG-TS (MP4, FLV, a playlist, text, empty, shorter than a packet)
+    raises :class:`NotTransportStreamError` naming what it looks like; a damaged or cut
+    transport stream is read, and what is wrong with it is in ``.errors``.
     """
     pid_set = {int(p) for p in pids} if pids is not None else None
-    result = _scan(source, progress=progress, pids=pid_set, packets=packets)
+    kind, source = look(source)
+    read = reader_for(kind, source_name(source))
+    result = read(source, progress=progress, pids=pid_set, packets=packets)
     return Probe(result, source=source, pids=pid_set)
+
+
+def reader_for(kind: InputKind, name: str) -> Callable[..., ScanResult]:
+    """The reader for an input of ``kind`` (see :mod:`scte35lab.inputkind`): the one place
+    where what an input is decides how it is read. MPEG-TS goes to the TS scanner; anything
+    else is a :class:`NotTransportStreamError` that names what it looks like instead."""
+    if kind.kind == "ts":
+        return _scan
+    raise NotTransportStreamError(kind.message(name), kind=kind)
 
 
 def _source_size(source: Source) -> int | None:

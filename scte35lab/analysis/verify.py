@@ -160,7 +160,8 @@ def verify(
 
 
 def summary(df: pd.DataFrame, *, name: str | None = None, preroll: float | None = None) -> str:
-    """One line: how many cues, how many ok, and the failures by reason."""
+    """One line: how many cues, how many ok, and the failures by reason (``EMPTY``, not
+    ``PASS``, when there is no cue)."""
     name = name or df.attrs.get("source", "capture")
     preroll = preroll if preroll is not None else df.attrs.get("preroll", 4.0)
     cues = df[df["reasons"] != "missing_cue"]
@@ -178,6 +179,8 @@ def summary(df: pd.DataFrame, *, name: str | None = None, preroll: float | None 
         line += f", {missing} scheduled splice(s) without a cue"
     if counts:
         line += " (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")"
+    if not len(df):  # no cue is no evidence: never a PASS
+        return f"EMPTY {name}: 0 cues, nothing to verify; pre-roll >= {preroll:g} s"
     verdict = "PASS" if df["ok"].all() else "FAIL"
     return f"{verdict} {line}; pre-roll >= {preroll:g} s"
 

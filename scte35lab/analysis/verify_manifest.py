@@ -75,8 +75,10 @@ def _missing(value: Any) -> bool:
 
 def verify_manifest(source: Any) -> pd.DataFrame:
     """One row per cue tag or event: ``ok``, ``reasons`` (codes of ``MANIFEST_REASONS``) and
-    ``detail``; ``df.attrs["summary"]`` is the one-line summary."""
+    ``detail``; ``df.attrs["summary"]`` is the one-line summary and ``df.attrs["warnings"]``
+    the reader's warnings (damaged or unknown tags), one line each."""
     cues = read_manifest(source)
+    lines = cues.warning_lines() if hasattr(cues, "warning_lines") else []
     rows = []
     for r in cues.to_dict("records"):
         reasons: list[str] = []
@@ -120,6 +122,7 @@ def verify_manifest(source: Any) -> pd.DataFrame:
         os.path.basename(os.fspath(source)) if not isinstance(source, pd.DataFrame) else "manifest"
     )
     df.attrs["source"] = name
+    df.attrs["warnings"] = lines
     df.attrs["summary"] = manifest_summary(df, name=name)
     return df
 
@@ -132,7 +135,14 @@ def manifest_summary(df: pd.DataFrame, *, name: str = "manifest") -> str:
             if code:
                 counts[code] = counts.get(code, 0) + 1
     bad = int((~df["ok"]).sum())
+    if not len(df):  # no cue is no evidence: never a PASS
+        warned = len(df.attrs.get("warnings", []))
+        more = f"; {warned} warning(s) from the reader" if warned else ""
+        return f"EMPTY {name}: 0 cue tags, nothing to verify{more}"
     line = f"{'PASS' if not bad else 'FAIL'} {name}: {len(df)} cue tags, {len(df) - bad} ok"
     if counts:
         line += ", " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    warned = len(df.attrs.get("warnings", []))
+    if warned:
+        line += f"; {warned} warning(s) from the reader"
     return line

@@ -23,12 +23,10 @@ compares forced times with the input timestamps (``-copyts``), so they are passe
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -36,8 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scte35lab.errors import ComponentError, StreamError
+from scte35lab.errors import ComponentError, CuesNotPlacedError, StreamError
+from scte35lab.inputkind import require_ts
 from scte35lab.live.errors import ToolMissingError
+from scte35lab.outfile import atomic_path
 from scte35lab.ts.inject import CueInput, Injector
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 from scte35lab.ts.scan import VIDEO, Scanner
@@ -160,6 +160,7 @@ def condition(
     pid: int | None = None,
     ffmpeg: str | os.PathLike | None = None,
     timeout: float | None = None,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """Re-encode ``src`` (MPEG-TS) to ``dst`` with an IDR on every splice time; keep the PTS.
 
@@ -173,9 +174,15 @@ def condition(
 
     Returns one row per splice time: its PTS and whether the output has an IDR there; with
     ``cues``, ``df.attrs["inject"]`` is the injector's report.
+
+    ``dst`` is written under a temporary name and renamed only when complete; a failure
+    leaves nothing behind. With ``strict=True`` a cue the injector could not place raises
+    :class:`CuesNotPlacedError` (its ``report`` is the injector's) and no ``dst`` is written.
+    Input that is not MPEG-TS raises :class:`NotTransportStreamError`.
     """
     exe = find_ffmpeg(ffmpeg)
     src_s, dst_s = os.fspath(src), os.fspath(dst)
+    require_ts(src_s)
     if os.path.exists(dst_s) and os.path.exists(src_s) and os.path.samefile(src_s, dst_s):
         raise StreamError(f"condition would overwrite its input {src_s!r}")
     times = parse_times(splice_times)
@@ -184,29 +191,39 @@ def condition(
     # FFmpeg reads the forced times as seconds on the input timeline (-copyts)
     forced = [(zero + round(t * CLOCK)) / CLOCK for t in times]
     gop_frames = max(1, round(gop * fps)) if gop is not None else 250
-    argv = condition_argv(
-        src_s,
-        "pipe:1" if cues is not None else dst_s,
-        forced,
-        ffmpeg=exe,
-        gop_frames=gop_frames,
-        sc_threshold=sc_threshold,
-        preset=preset,
-        crf=crf,
-        video_bitrate=video_bitrate,
-        bframes=bframes,
-        audio=audio,
-    )
-    log.info("conditioning %s -> %s: IDR at %s s", src_s, dst_s, ", ".join(f"{t:g}" for t in times))
-    log.debug("running %s", " ".join(argv))
-    report = None
-    if cues is None:
-        _run(argv, timeout)
-    else:
-        inj = Injector(cues, pid=pid, preroll=preroll, repeat_every=repeat_every)
-        _run_into(argv, inj, dst_s, timeout)
-        report = inj.report()
-    df = _check_idrs(dst_s, times, splice_pts)
+    with atomic_path(dst_s) as tmp:
+        argv = condition_argv(
+            src_s,
+            "pipe:1" if cues is not None else os.fspath(tmp),
+            forced,
+            ffmpeg=exe,
+            gop_frames=gop_frames,
+            sc_threshold=sc_threshold,
+            preset=preset,
+            crf=crf,
+            video_bitrate=video_bitrate,
+            bframes=bframes,
+            audio=audio,
+        )
+        log.info(
+            "conditioning %s -> %s: IDR at %s s", src_s, dst_s, ", ".join(f"{t:g}" for t in times)
+        )
+        log.debug("running %s", " ".join(argv))
+        report = None
+        if cues is None:
+            _run(argv, timeout)
+        else:
+            inj = Injector(cues, pid=pid, preroll=preroll, repeat_every=repeat_every)
+            _run_into(argv, inj, os.fspath(tmp), timeout)
+            report = inj.report()
+            missed = report[report["status"] == "missed"]
+            if strict and len(missed):
+                raise CuesNotPlacedError(
+                    f"{len(missed)} of {len(report)} cue(s) not placed: "
+                    + "; ".join(str(r) for r in missed["reason"]),
+                    report=report,
+                )
+        df = _check_idrs(os.fspath(tmp), times, splice_pts)
     if report is not None:
         df.attrs["inject"] = report
     return df
@@ -228,8 +245,6 @@ def _tail(stderr: bytes, lines: int = 3) -> str:
 
 def _run_into(argv: list[str], inj: Injector, dst: str, timeout: float | None) -> None:
     """Run FFmpeg writing TS to its stdout, through ``inj``, into ``dst``."""
-    tmp_dir = os.path.dirname(os.path.abspath(dst))
-    fd, tmp = tempfile.mkstemp(prefix=".condition-", suffix=".ts", dir=tmp_dir)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err: list[bytes] = []
     reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
@@ -237,9 +252,8 @@ def _run_into(argv: list[str], inj: Injector, dst: str, timeout: float | None) -
     timer = threading.Timer(timeout, proc.kill) if timeout else None
     if timer is not None:
         timer.start()
-    ok = False
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(dst, "wb") as out:
             for chunk in iter(lambda: proc.stdout.read(READ_CHUNK), b""):
                 for piece in inj._feed(chunk):
                     out.write(piece)
@@ -251,17 +265,14 @@ def _run_into(argv: list[str], inj: Injector, dst: str, timeout: float | None) -
                 raise ComponentError(f"ffmpeg failed ({code}): {_tail(b''.join(err))}")
             for piece in inj._flush():
                 out.write(piece)
-        os.replace(tmp, dst)
-        ok = True
+            out.flush()
+            os.fsync(out.fileno())
     finally:
         if timer is not None:
             timer.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if not ok:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def _check_idrs(dst: str, times: list[float], splice_pts: list[int]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -150,9 +150,61 @@ def cue_fields(section: bytes | None) -> dict[str, Any]:
     return out
 
 
-def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The result frame: probe's cue columns, then the manifest columns, tidy dtypes."""
-    df = pd.DataFrame(rows, columns=PROBE_COLUMNS + MANIFEST_COLUMNS)
+WARNING_COLUMNS = ["source", "line", "element", "tag", "problem"]
+
+
+class ManifestCues(pd.DataFrame):
+    """The cue table of a playlist or MPD, with ``.warnings``: one row (source, line or
+    element, tag, problem) per tag that carries a damaged or unreadable cue, and per
+    SCTE-35-looking tag the reader does not know - nothing is dropped without a word."""
+
+    _metadata: ClassVar[list[str]] = ["warnings"]
+
+    @property
+    def _constructor(self) -> type[ManifestCues]:
+        return ManifestCues
+
+    def __finalize__(self, other: Any, method: str | None = None, **kwargs: Any) -> ManifestCues:
+        super().__finalize__(other, method=method, **kwargs)
+        if method == "concat":  # pd.concat of several tables: their warnings, in order
+            parts = [getattr(o, "warnings", None) for o in getattr(other, "objs", ())]
+            parts = [w for w in parts if isinstance(w, pd.DataFrame)]
+            self.warnings = pd.concat(parts, ignore_index=True) if parts else warning_table([])
+        elif not isinstance(getattr(self, "warnings", None), pd.DataFrame):
+            self.warnings = warning_table([])
+        return self
+
+    def warning_lines(self) -> list[str]:
+        """Each warning as one line: ``SOURCE:LINE: TAG: problem``."""
+        return warning_lines(self.warnings)
+
+
+def warning_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The warnings frame (columns :data:`WARNING_COLUMNS`)."""
+    df = pd.DataFrame(rows, columns=WARNING_COLUMNS)
+    df["line"] = df["line"].astype("Int64")
+    for col in ("source", "element", "tag", "problem"):
+        df[col] = df[col].astype("string")
+    return df
+
+
+def warning_lines(warnings: pd.DataFrame) -> list[str]:
+    """Warnings as one line each, for stderr or a log."""
+    out = []
+    for w in warnings.to_dict("records"):
+        where = str(w["source"])
+        if not pd.isna(w["line"]):
+            where += f":{w['line']}"
+        if not pd.isna(w["element"]):
+            where += f": {w['element']}"
+        out.append(f"{where}: {w['tag']}: {w['problem']}")
+    return out
+
+
+def table(rows: list[dict[str, Any]], warnings: list[dict[str, Any]] | None = None) -> ManifestCues:
+    """The result frame: probe's cue columns, then the manifest columns, tidy dtypes; its
+    ``.warnings`` from ``warnings`` (dicts with :data:`WARNING_COLUMNS`)."""
+    df = ManifestCues(pd.DataFrame(rows, columns=PROBE_COLUMNS + MANIFEST_COLUMNS))
     for col in _INT_COLUMNS:
         df[col] = pd.array(df[col].tolist(), dtype="Int64") if len(df) else df[col].astype("Int64")
     for col in _FLOAT_COLUMNS:
@@ -164,4 +216,5 @@ def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
         df[col] = df[col].astype("string")
     for col in ("carriage", "command_name", "segmentation_type_name", "tag", "kind"):
         df[col] = df[col].astype("category")
+    df.warnings = warning_table(warnings or [])
     return df

@@ -21,12 +21,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
+from scte35lab.inputkind import require_ts
 from scte35lab.manifest.segment import Segmenter, classify
+from scte35lab.outfile import atomic_folder
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,10 @@ def package_dash(
 
     ``schemes``: ``"xml"`` for urn:scte:scte35:2013:xml, ``"xml+bin"`` for
     urn:scte:scte35:2014:xml+bin, or both. Event times are splice PTS on the media timeline.
+
+    Built in a temporary sibling folder and moved into ``out_dir`` only when complete (into
+    an existing folder: each file replaced atomically, the MPD last); a failure leaves
+    nothing behind. Input that is not MPEG-TS raises :class:`NotTransportStreamError`.
     """
     from scte35lab.analysis import probe
 
@@ -78,13 +85,28 @@ def package_dash(
     if bad or not chosen:
         raise ValueError(f"unknown DASH scheme(s) {bad}; use {sorted(SCHEMES)}")
     src = os.fspath(src)
+    require_ts(src)
     p = probe(src, progress=False)
     video = p.pids[p.pids["role"] == "video"]
     if not len(video) or p.zero_pts is None:
         raise StreamError(f"{src}: no video to package")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / mpd
+    with atomic_folder(out_dir) as work:
+        events = _package(p, src, work, work / mpd, segment, chosen, video, timeout)
+    frame = pd.DataFrame(events, columns=[c for c in (events[0] if events else {}) if c != "cue"])
+    return DashPackage(mpd=Path(out_dir) / mpd, events=frame)
+
+
+def _package(
+    p: Any,
+    src: str,
+    out: Path,
+    target: Path,
+    segment: float,
+    chosen: list[str],
+    video: pd.DataFrame,
+    timeout: float,
+) -> list[dict]:
+    """Segments and the MPD with its EventStreams, written into ``out``; the events."""
     base = [_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-copyts", "-i", src]
     if _starts_near_wrap(p):
         # FFmpeg's demuxer makes the timestamps before a wrap negative when a stream starts
@@ -146,8 +168,7 @@ def package_dash(
         )
     events.sort(key=lambda e: e["presentation_time"])
     _add_event_streams(target, events, chosen, zero)
-    frame = pd.DataFrame(events, columns=[c for c in (events[0] if events else {}) if c != "cue"])
-    return DashPackage(mpd=target, events=frame)
+    return events
 
 
 def _run(cmd: list[str], timeout: float) -> None:

@@ -26,7 +26,10 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from scte35lab.errors import StreamError
+from scte35lab.inputkind import require_ts
 from scte35lab.manifest.segment import CueEvent, Segment, Segmenter
+from scte35lab.outfile import atomic_folder
 from scte35lab.ts.pes import CLOCK
 
 log = logging.getLogger(__name__)
@@ -394,27 +397,32 @@ def package_hls(
     is the first video PTS counted from 1970-01-01, so the dates carry the PTS timeline.
     ``discontinuity=True`` puts ``#EXT-X-DISCONTINUITY`` before each break's first and
     return segment, as a stitching SSAI would.
-    """
-    live = HlsLive(
-        out_dir,
-        segment=segment,
-        window=None,
-        tags=tags,
-        discontinuity=discontinuity,
-        program_date_time=program_date_time,
-        playlist=playlist,
-        class_name=class_name,
-    )
-    for block in _blocks(src):
-        live.write(block)
-    live.close()
-    w = live.writer
-    if not w.entries:
-        from scte35lab.errors import StreamError
 
-        raise StreamError("no video frames found: nothing to segment")
+    The package is built in a temporary sibling folder and moved into ``out_dir`` only when
+    complete (into an existing folder: each file replaced atomically, the playlist last); a
+    failure leaves nothing behind. Input that is not MPEG-TS raises
+    :class:`NotTransportStreamError`.
+    """
+    src = require_ts(src)
+    with atomic_folder(out_dir) as work:
+        live = HlsLive(
+            work,
+            segment=segment,
+            window=None,
+            tags=tags,
+            discontinuity=discontinuity,
+            program_date_time=program_date_time,
+            playlist=playlist,
+            class_name=class_name,
+        )
+        for block in _blocks(src):
+            live.write(block)
+        live.close()
+        w = live.writer
+        if not w.entries:
+            raise StreamError("no video frames found: nothing to segment")
     return HlsPackage(
-        playlist=w.playlist,
+        playlist=Path(out_dir) / playlist,
         segments=pd.DataFrame(w.all_rows),
         cues=pd.DataFrame(
             w.cue_rows,

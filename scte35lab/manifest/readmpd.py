@@ -5,7 +5,10 @@ Schemes read: ``urn:scte:scte35:2013:xml`` (SpliceInfoSection as XML, or Signal/
 (base64 in the Event body or ``messageData``). Each row has probe's cue columns, the Period
 and segment the event falls in, and its signalled time (the Event's presentation time) next
 to the actual time of its splice PTS on the media timeline (SCTE 214: media time carries
-PTS, less the video's presentationTimeOffset). A damaged event is a row with ``problem``.
+PTS, less the video's presentationTimeOffset). A damaged event is a row with ``problem``
+and a line in the table's ``.warnings``, as is an event whose presentationTime is not
+Period-relative (beyond the Period's end, or before its start) and an EventStream whose
+SCTE-35-looking scheme this reader does not know.
 """
 
 from __future__ import annotations
@@ -70,23 +73,86 @@ def probe_mpd(path_or_url: str | os.PathLike) -> pd.DataFrame:
     if _local(root.tag) != "MPD":
         raise StreamError(f"{source}: not an MPD (root element is {_local(root.tag)})")
     rows: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
     start = 0.0
-    for n, period in enumerate(_children(root, "Period")):
+    periods = _children(root, "Period")
+    total = parse_duration(root.get("mediaPresentationDuration"))
+    for n, period in enumerate(periods):
         pstart = parse_duration(period.get("start"))
         start = pstart if pstart is not None else start
         media = _media_timeline(period)
+        pdur = _period_duration(period, periods, n, start, total, media)
+        pname = f"Period {period.get('id', n)}"
         for stream in _children(period, "EventStream"):
             scheme = stream.get("schemeIdUri", "")
             if scheme not in SCTE_SCHEMES:
+                if "scte" in scheme.lower() and "35" in scheme:
+                    warnings.append(
+                        _warning(source, f"{pname}/EventStream", scheme, "scheme not read")
+                    )
                 continue
             scale = _int(stream.get("timescale")) or 1
             pto = _int(stream.get("presentationTimeOffset")) or 0
             for event in _children(stream, "Event"):
-                rows.append(_event_row(source, n, period, start, media, scheme, scale, pto, event))
-        pdur = parse_duration(period.get("duration"))
+                row = _event_row(source, n, period, start, media, scheme, scale, pto, event)
+                placement = _outside_period(event, scale, pto, start, pdur)
+                if placement:
+                    row["problem"] = "; ".join(p for p in (placement, row["problem"]) if p)
+                rows.append(row)
+                unreadable = row.get("decode_error") or row["kind"] == "damaged"
+                for what in (placement, row["problem"] if unreadable else None):
+                    if what:
+                        element = f"{pname}/Event {event.get('id')}"
+                        warnings.append(_warning(source, element, scheme, what))
         if pdur is not None:
             start += pdur
-    return table(rows)
+    return table(rows, warnings)
+
+
+def _warning(source: str, element: str, tag: str, problem: str) -> dict[str, Any]:
+    return {"source": source, "line": None, "element": element, "tag": tag, "problem": problem}
+
+
+def _period_duration(
+    period: ET.Element,
+    periods: list[ET.Element],
+    n: int,
+    start: float,
+    total: float | None,
+    media: dict[str, Any],
+) -> float | None:
+    """A Period's length: its duration, else up to the next Period's start, else to the end
+    of the presentation, else the end of its video SegmentTimeline."""
+    pdur = parse_duration(period.get("duration"))
+    if pdur is not None:
+        return pdur
+    if n + 1 < len(periods):
+        nxt = parse_duration(periods[n + 1].get("start"))
+        if nxt is not None:
+            return nxt - start
+    if total is not None:
+        return total - start
+    if len(media["starts"]) >= 2:
+        return (media["starts"][-1] - media["pto"]) / media["scale"]
+    return None
+
+
+def _outside_period(
+    event: ET.Element, scale: int, pto: int, start: float, duration: float | None
+) -> str | None:
+    """Why an Event's presentationTime is not Period-relative, with the numbers; or None."""
+    pt = _int(event.get("presentationTime")) or 0
+    offset = (pt - pto) / scale
+    said = (
+        f"presentationTime {pt} (timescale {scale}, presentationTimeOffset {pto}) is "
+        f"{offset:.3f} s from the Period start ({start:.3f} s)"
+    )
+    if offset < -TOLERANCE:
+        return f"{said}: before the Period begins - not Period-relative"
+    if duration is not None and offset > duration + TOLERANCE:
+        guess = " (it looks absolute, counted from the MPD start)" if start else ""
+        return f"{said}, beyond the Period's {duration:.3f} s: not Period-relative{guess}"
+    return None
 
 
 def _media_timeline(period: ET.Element) -> dict[str, Any]:

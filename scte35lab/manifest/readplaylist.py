@@ -2,9 +2,13 @@
 
 Read: ``#EXT-X-DATERANGE`` (``SCTE35-OUT/IN/CMD``), ``#EXT-X-CUE-OUT`` / ``-CONT`` /
 ``#EXT-X-CUE-IN``, ``#EXT-OATCLS-SCTE35``, ``#EXT-X-SCTE35`` and the ``#EXT-X-CUE`` /
-``#EXT-X-CUE-CONT`` dialect. One row per signal, with probe's cue columns where a section is
-carried, the segment it is on, and where it is signalled against where its splice point
-actually is on the playlist timeline. A damaged tag becomes a row with ``problem`` set.
+``#EXT-X-CUE-CONT`` dialect (``TYPE=SpliceOut|SpliceIn``, ``ID``, ``DURATION``, ``TIME`` - the
+splice PTS in seconds - and ``CUE``, values quoted or not, as Adobe Primetime and others
+write them). One row per signal, with probe's cue columns where a section is carried, the
+segment it is on, and where it is signalled against where its splice point actually is on
+the playlist timeline. A damaged tag becomes a row with ``problem`` set, and a line in the
+table's ``.warnings``, as does every SCTE-35-looking tag this reader does not know
+(``#EXT-SCTE35``, a misspelling seen in the field, is read as ``#EXT-X-SCTE35`` and said).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from scte35lab.ts.pes import CLOCK, pts_diff
 
 log = logging.getLogger(__name__)
 
+_SCTE_LOOKING = re.compile(r"SCTE|CUE|OATCLS|SPLICE", re.IGNORECASE)
+_ALIASES = {"EXT-SCTE35": "EXT-X-SCTE35"}
 _ATTR = re.compile(r'\s*([A-Za-z0-9_\-]+)\s*=\s*("[^"]*"|[^,]*)\s*(?:,|$)')
 TOLERANCE = 0.0015  # seconds: tags carry milliseconds
 
@@ -78,6 +84,7 @@ class Playlist:
     source: str
     segments: list[_Seg] = field(default_factory=list)
     tags: list[_Tag] = field(default_factory=list)
+    unknown: list[_Tag] = field(default_factory=list)  # SCTE-35-looking tags not read
     media_sequence: int = 0
     variants: list[str] = field(default_factory=list)
 
@@ -157,8 +164,10 @@ def parse_playlist(text: str, source: str = "<text>") -> Playlist:
                 stream_inf = True
             elif name == "EXT-X-DISCONTINUITY":
                 last = None  # dates do not carry over a discontinuity
-            elif name in SCTE_TAGS:
+            elif name in SCTE_TAGS or name in _ALIASES:
                 pl.tags.append(_Tag(n, name, value, len(pl.segments)))
+            elif _SCTE_LOOKING.search(name):
+                pl.unknown.append(_Tag(n, name, value, len(pl.segments)))
             continue
         if stream_inf:
             pl.variants.append(resolve(source, line))
@@ -191,7 +200,9 @@ def probe_playlist(path_or_url: str | os.PathLike, *, media: bool = True) -> pd.
         frames = [probe_playlist(v, media=media) for v in pl.variants]
         return pd.concat(frames, ignore_index=True) if frames else table([])
     first_pts = _first_pts(pl) if media else None
-    return table(_Reader(pl, first_pts).rows())
+    reader = _Reader(pl, first_pts)
+    rows = reader.rows()
+    return table(rows, reader.warnings)
 
 
 def _first_pts(pl: Playlist) -> int | None:
@@ -215,6 +226,13 @@ class _Reader:
         self.out: list[dict[str, Any]] = []
         self.ranges: dict[str, dict[str, str]] = {}
         self.open_break: dict[str, Any] | None = None
+        self.warnings: list[dict[str, Any]] = []
+
+    def warn(self, tag: _Tag, problem: str) -> None:
+        """Say that ``tag`` carries something that could not be read."""
+        entry = {"source": self.pl.source, "line": tag.line, "tag": tag.name, "problem": problem}
+        if entry not in self.warnings:
+            self.warnings.append(entry)
 
     def actual(self, splice_point: Any) -> float | None:
         if self.first_pts is None or splice_point is None or pd.isna(splice_point):
@@ -258,12 +276,20 @@ class _Reader:
                     f"signalled at {row['signalled_time']:.3f} s, splice point at "
                     f"{row['actual_time']:.3f} s"
                 )
+        said = any(w["line"] == tag.line for w in self.warnings)
+        if row.get("decode_error") and not said:
+            self.warn(tag, f"cue does not decode: {row['decode_error']}")
+        elif kind == "damaged" and not said:
+            self.warn(tag, row.get("problem") or "no readable cue")
         self.out.append(row)
         return row
 
     def rows(self) -> list[dict[str, Any]]:
+        for tag in self.pl.unknown:
+            self.warn(tag, "SCTE-35-looking tag this reader does not know: not read")
         for tag in self.pl.tags:
-            handler = getattr(self, "_" + tag.name.replace("-", "_").lower(), None)
+            name = _ALIASES.get(tag.name, tag.name)
+            handler = getattr(self, "_" + name.replace("-", "_").lower(), None)
             if handler is None:
                 self.row(tag, "damaged", problem=f"malformed {tag.name}: {tag.value!r}")
                 continue
@@ -271,6 +297,8 @@ class _Reader:
                 handler(tag)
             except (ValueError, KeyError) as exc:
                 self.row(tag, "damaged", problem=f"malformed {tag.name}: {exc}")
+            if name != tag.name:
+                self.warn(tag, f"not a known tag name: read as #{name}")
         return self.out
 
     # ------------------------------------------------------------ DATERANGE
@@ -303,6 +331,8 @@ class _Reader:
                 continue
             found = True
             section, perr = decode_payload(attrs[attr], hexadecimal=True)
+            if perr:
+                self.warn(tag, f"{attr}: {perr}")
             when = start
             if kind == "in":
                 if end is not None:
@@ -321,6 +351,8 @@ class _Reader:
                 decode_error=perr,
                 problem="; ".join(msgs) or None,
             )
+        if err:
+            self.warn(tag, err)
         if not found and problems:
             self.row(tag, "damaged", id=rid, problem="; ".join(problems))
 
@@ -333,6 +365,7 @@ class _Reader:
         problem = None
         if text and duration is None:
             problem = f"bad CUE-OUT duration {text!r}"
+            self.warn(tag, problem)
         if self.open_break is not None:
             problem = "CUE-OUT inside an open break (no CUE-IN before it)"
         start = self.seg_start(tag.segment)
@@ -354,6 +387,8 @@ class _Reader:
             a, _, b = value.partition("/")
             elapsed, duration = _float(a), _float(b)
         problems = [p for p in (err, perr) if p]
+        for p in problems:
+            self.warn(tag, p)
         brk = self.open_break
         start = self.seg_start(tag.segment)
         if brk is None:
@@ -394,6 +429,8 @@ class _Reader:
 
     def _ext_oatcls_scte35(self, tag: _Tag) -> None:
         section, err = decode_payload(tag.value, hexadecimal=False)
+        if err:
+            self.warn(tag, err)
         self.row(tag, _kind(section), section, decode_error=err, problem=err)
 
     def _ext_x_scte35(self, tag: _Tag) -> None:
@@ -411,6 +448,8 @@ class _Reader:
         problems = [p for p in (err, perr) if p]
         if "CUE" not in attrs:
             problems.append("EXT-X-SCTE35 without CUE")
+        for p in problems:
+            self.warn(tag, p)
         self.row(
             tag,
             kind,
@@ -423,32 +462,56 @@ class _Reader:
         )
 
     def _ext_x_cue(self, tag: _Tag) -> None:
+        """``#EXT-X-CUE:TYPE=SpliceOut,ID=1,DURATION=30,TIME=266.198[,CUE=...]``: TIME is the
+        splice PTS in seconds; without a section it becomes the row's ``pts_time``."""
         attrs, err = parse_attributes(tag.value)
         section, perr = (None, None)
         if "CUE" in attrs:
             section, perr = decode_payload(attrs["CUE"])
         kinds = {"SPLICEOUT": "out", "SPLICEIN": "in", "SPLICEINSERT": "out"}
-        kind = kinds.get(attrs.get("TYPE", "").upper(), _kind(section))
-        when = _float(attrs.get("TIME"))
+        kind_text = attrs.get("TYPE", "").strip().upper()
         problems = [p for p in (err, perr) if p]
-        if when is None:
-            problems.append("EXT-X-CUE without TIME")
-        actual = None
-        if when is not None and section is None and self.first_pts is not None:
-            actual = self.actual(round(when * CLOCK) % (1 << 33))
+        duration = _float(attrs.get("DURATION"))
+        if kind_text in kinds:
+            kind = kinds[kind_text]
+        elif section is not None:
+            kind = _kind(section)
+        else:
+            kind = "out" if duration else "cmd"
+        if kind_text and kind_text not in kinds:
+            problems.append(f"unknown TYPE {attrs['TYPE']!r}")
+        when = _float(attrs.get("TIME"))
+        if "TIME" in attrs and when is None:
+            problems.append(f"bad TIME {attrs['TIME']!r}")
+        elif when is None and section is None:
+            problems.append("EXT-X-CUE without TIME or CUE: no splice time")
+        for p in problems:
+            self.warn(tag, p)
+        extra: dict[str, Any] = {}
+        if when is not None:
+            pts = round(when * CLOCK) % (1 << 33)
+            point = cue_fields(section).get("splice_point") if section is not None else None
+            if section is None:
+                extra = {"pts_time": pts, "pts_adjustment": 0, "splice_point": pts}
+            elif point is not None and pts_diff(int(point), pts) != 0:
+                problems.append(
+                    f"TIME={when:.6f} s but the cue's splice point is {int(point) / CLOCK:.6f} s"
+                )
         self.row(
             tag,
             kind,
             section,
             id=attrs.get("ID"),
-            actual_time=actual,
-            signalled_duration=_float(attrs.get("DURATION")),
+            signalled_duration=duration,
             decode_error=perr,
             problem="; ".join(problems) or None,
+            **extra,
         )
 
     def _ext_x_cue_cont(self, tag: _Tag) -> None:
         attrs, err = parse_attributes(tag.value)
+        if err:
+            self.warn(tag, err)
         self.row(
             tag,
             "cont",

@@ -40,6 +40,7 @@ continuity_counter assigned in output order, when a segment is released. The cos
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from bisect import bisect_left
@@ -51,7 +52,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from scte35lab.cue import Cue
-from scte35lab.errors import InputFormatError, StreamError
+from scte35lab.errors import CuesNotPlacedError, InputFormatError, StreamError
+from scte35lab.inputkind import require_ts, source_name
+from scte35lab.outfile import atomic_file
 from scte35lab.ts import nal
 from scte35lab.ts.packetize import SectionPacketizer
 from scte35lab.ts.packets import (
@@ -135,8 +138,9 @@ class Placement:
 
     ``status``: ``pending`` (its IDR not seen yet), ``placed``, ``late`` (placed, but the
     stream did not reach back ``preroll`` before the splice point), ``missed`` (the stream
-    ended before its splice point). PTS are 33-bit; ``arrivals`` are the arrival PTS of each
-    copy sent (None: before the first video frame).
+    ended before its splice point). ``reason`` says why a cue is ``late`` or ``missed`` in
+    words. PTS are 33-bit; ``arrivals`` are the arrival PTS of each copy sent (None: before
+    the first video frame).
     """
 
     request: CueRequest
@@ -146,6 +150,7 @@ class Placement:
     arrivals: list[int | None] = field(default_factory=list)
     preroll: float | None = None
     status: str = "pending"
+    reason: str | None = None
     _target: int | None = None  # unwrapped requested PTS
     _done: bool = False
 
@@ -172,6 +177,7 @@ class Placement:
             "preroll": self.preroll,
             "sends": len(self.arrivals),
             "status": self.status,
+            "reason": self.reason,
             "base64": None if self.cue is None else self.cue.to_base64(),
         }
 
@@ -523,13 +529,30 @@ class Injector:
         for p in [] if keep_waiting else self._waiting:
             if not p._done:
                 p.status = "missed"
+                p.reason = self._missed_reason(p)
                 p._done = True
-                log.warning(
-                    "cue %s not sent: the stream ended before its splice point", _name(p.request)
-                )
+                log.info("cue %s not sent: %s", _name(p.request), p.reason)
         if not keep_waiting:
             self._waiting = []
         return self._release(everything=True)
+
+    def _missed_reason(self, p: Placement) -> str:
+        """Why ``p`` was not placed by the end of the stream, with the times."""
+        if self._zero_upts is None or self._max_upts is None:
+            return "the stream has no video frame to splice at"
+        end = (self._max_upts - self._zero_upts) / CLOCK
+        if p._target is None:
+            return f"the stream ended (last frame at {end:.3f} s) before its time was known"
+        asked = (p._target - self._zero_upts) / CLOCK
+        if p._target <= self._max_upts:
+            return (
+                f"no IDR at or after its splice point ({asked:.3f} s) before the stream "
+                f"ended (last frame at {end:.3f} s)"
+            )
+        return (
+            f"the stream ended before its splice point ({asked:.3f} s asked, "
+            f"last frame at {end:.3f} s)"
+        )
 
     def _raw(self, mv: memoryview) -> None:
         seg = _Segment(mv, self._next_serial(), raw=True)
@@ -1032,15 +1055,20 @@ class Injector:
             first = self._zero_upts
         p.preroll = (splice_u - first) / CLOCK
         p.status = "late" if late else "placed"
-        p._done = True
         if late:
-            log.warning(
-                "cue %s: the stream does not reach back %.3g s before its splice point "
-                "(pre-roll %s)",
-                _name(req),
-                self.preroll,
-                "unknown" if p.preroll is None else f"{p.preroll:.3f} s",
+            p.reason = (
+                f"pre-roll {p.preroll:.3f} s, less than the {self.preroll:g} s asked: the "
+                "stream does not reach back that far before its splice point"
             )
+            if target < self._zero_upts:
+                p.reason += (
+                    f" (asked for {(target - self._zero_upts) / CLOCK:.3f} s, before the "
+                    f"stream's first frame: spliced at "
+                    f"{(splice_u - self._zero_upts) / CLOCK:.3f} s instead)"
+                )
+            # said in the report (status, reason); callers decide how loud to be
+            log.info("cue %s late: %s", _name(req), p.reason)
+        p._done = True
         return True
 
     def _send(
@@ -1233,18 +1261,24 @@ Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 
 def _open_source(src: Source) -> tuple[BinaryIO | bytes, bool]:
-    """(readable or bytes, whether we opened it and must close it)."""
+    """(readable or bytes, whether we opened it and must close it); refuses input that is
+    not MPEG-TS with a :class:`NotTransportStreamError`."""
     if isinstance(src, bytes | bytearray | memoryview):
-        return bytes(src), False
+        return require_ts(bytes(src)), False
     if isinstance(src, str | os.PathLike):
         try:
-            return open(src, "rb"), True
+            f = open(src, "rb")  # noqa: SIM115 - closed by the caller
         except FileNotFoundError:
             raise
         except OSError as e:
             raise StreamError(f"cannot open {os.fspath(src)!r}: {e.strerror}") from e
+        try:
+            return require_ts(f, source_name(src)), True
+        except BaseException:
+            f.close()
+            raise
     if hasattr(src, "read"):
-        return src, False
+        return require_ts(src), False
     raise StreamError(f"cannot inject into a {type(src).__name__}: give a path, bytes or a file")
 
 
@@ -1268,12 +1302,20 @@ def inject(
     existing: str = "add",
     program: int | None = None,
     margin: float = 1.0,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """Write ``src`` to ``dst`` with cues on their own SCTE-35 PID; returns one row per cue.
 
     ``cues_or_schedule``: a ``Schedule``, ``Cue`` objects (spliced at their own splice
     point), ``(seconds, Cue)`` pairs (seconds from stream time zero) or ``CueRequest``s.
     See :class:`Injector` for the keyword arguments and the module docstring for the rules.
+
+    A cue that could not be placed is not an exception by default: its row has ``status``
+    ``missed`` (and ``reason`` says why), so check ``(report["status"] == "missed").any()``
+    - ``late`` cues were placed with less pre-roll than asked. ``strict=True`` raises
+    :class:`CuesNotPlacedError` instead (its ``report`` is the table) and, when ``dst`` is
+    a path, leaves no output. A path ``dst`` is written under a temporary name and renamed
+    only when complete. Input that is not MPEG-TS raises :class:`NotTransportStreamError`.
     """
     inj = Injector(
         cues_or_schedule,
@@ -1295,20 +1337,33 @@ def inject(
             )
             if same:
                 raise StreamError(f"inject would overwrite its input {os.fspath(src)!r}")
-            try:
-                out = open(dst, "wb")  # noqa: SIM115 - closed below
-            except OSError as e:
-                raise StreamError(f"cannot write {os.fspath(dst)!r}: {e.strerror}") from e
-            with out:
+            with contextlib.ExitStack() as stack:
+                try:
+                    out = stack.enter_context(atomic_file(dst, "wb"))
+                except OSError as e:
+                    raise StreamError(f"cannot write {os.fspath(dst)!r}: {e.strerror}") from e
                 _run(inj, source, out)
+                _check(inj, strict)
         else:
             _run(inj, source, dst)
+            _check(inj, strict)
     finally:
         if close:
             source.close()
+    return inj.report()
+
+
+def _check(inj: Injector, strict: bool) -> None:
+    """The stream had somewhere to inject; with ``strict``, every cue was placed."""
     if inj.pid is None:
         raise StreamError("no PAT/PMT found in the input: nothing to inject into")
-    return inj.report()
+    missed = [p for p in inj.placements if p.status not in ("placed", "late")]
+    if strict and missed:
+        raise CuesNotPlacedError(
+            f"{len(missed)} of {len(inj.placements)} cue(s) not placed: "
+            + "; ".join(f"{_name(p.request)}: {p.reason or p.status}" for p in missed),
+            report=inj.report(),
+        )
 
 
 def _run(inj: Injector, src: BinaryIO | bytes, out: BinaryIO) -> None:
