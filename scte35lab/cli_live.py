@@ -65,7 +65,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtmp-port", type=int, default=1935, help="RTMP port (1935)")
     p.add_argument("--app", default="live", help="RTMP application (live)")
     p.add_argument("--preroll", type=float, default=4.0, help="seconds before a splice (4)")
-    p.add_argument("--sender", choices=("srt-live-transmit", "ffmpeg"), default="srt-live-transmit")
+    p.add_argument(
+        "--sender",
+        choices=("libsrt", "srt-live-transmit", "ffmpeg"),
+        default="libsrt",
+        help="libsrt (default: in-process, sees acknowledgements, passphrase never in argv)",
+    )
     p.add_argument("--record", metavar="FILE", help="also write the TS sent to this file")
     p.add_argument("--service-name", help="service name the distributor sees (SDT)")
     p.add_argument("--service-provider", default="", help="service provider name (SDT)")
@@ -95,7 +100,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     d.add_argument("--seconds", type=float, default=30.0, help="stream length (30)")
     d.add_argument("--out", metavar="DIR", help="keep the capture and store here")
-    d.add_argument("--sender", choices=("srt-live-transmit", "ffmpeg"), default="srt-live-transmit")
+    d.add_argument("--sender", choices=("libsrt", "srt-live-transmit", "ffmpeg"), default="libsrt")
     d.add_argument("--format", choices=("table", "csv", "json"), default="table")
     d.add_argument(
         "--transcode",
@@ -247,7 +252,7 @@ def demo_command(args: argparse.Namespace) -> int:
     note = print if args.format == "table" else (lambda *a, **k: None)
 
     def event(ev: Any) -> None:
-        if ev.kind in ("start", "clock", "cue_requested", "cue_sent", "cue_missed", "srt_down"):
+        if ev.kind.startswith("cue_") or ev.kind in ("start", "clock", "srt_down", "srt_outage"):
             note(f"  {time.strftime('%H:%M:%S')} {ev.kind:14} {ev.message}", flush=True)
 
     listener = SrtListener(srt_port, capture, passphrase=passphrase)
@@ -308,9 +313,13 @@ def demo_command(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 160, "display.max_columns", 20):
             print(table[cols].to_string(index=False))
         print(summary(table, name=str(capture) if args.out else "capture"))
-        sent = int(logs["success"].sum())
-        print(f"store: {sent} of {len(logs)} cues logged as sent in scte35_logs")
+        states = logs["state"].value_counts().to_dict()
+        said = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        print(f"store: {len(logs)} cues in scte35_logs: {said or 'none'}")
+        if args.sender != "libsrt":
+            print(f"  ({args.sender} cannot see SRT acknowledgements: 'written' is all it knows)")
     if tmp is not None:
         tmp.cleanup()
-    ok = bool(len(table)) and bool(table["ok"].all()) and bool(logs["success"].all())
+    wanted = "delivered" if args.sender == "libsrt" else "written"
+    ok = bool(len(table)) and bool(table["ok"].all()) and bool((logs["state"] == wanted).all())
     return 0 if ok else 1

@@ -157,7 +157,7 @@ def test_an_on_demand_break_gets_its_own_marker_but_joins_no_schedule(run) -> No
     assert m.loc["brk-1", "origin"] == "schedule"
     assert [b.cue_id for b in store.schedule("main")] == ["brk-1"]
     rec = run["ondemand"]
-    assert rec.status == "sent" and rec.splice_pts in set(run["capture"].keyframes["pts"])
+    assert rec.status == "delivered" and rec.splice_pts in set(run["capture"].keyframes["pts"])
 
 
 def test_stats_reach_the_callbacks_and_stream_analytics_each_second(run) -> None:
@@ -220,10 +220,13 @@ def test_ffmpeg_sender_delivers_cues_and_never_invents_srt_stats(tmp_path: Path)
             p.stop()
     table = verify(tmp_path / "capture.ts")
     assert len(table) == 2 and table["ok"].all(), table
-    assert store.logs("main")["success"].all()
+    logs = store.logs("main")  # FFmpeg sees no acknowledgement: written, never delivered
+    assert (logs["state"] == "written").all() and not logs["success"].any()
+    assert not store.markers("main")["inserted"].any()
+    assert any(e.kind == "warning" and "command line" in e.message for e in p.events)
     assert stats and not any(r["srt_stats_available"] for r in stats)
     assert not any(
-        k.startswith("srt_") and k not in ("srt_stats_available", "srt_connected")
+        k.startswith("srt_") and k not in ("srt_stats_available", "srt_connected", "srt_acks")
         for r in stats
         for k in r
     )

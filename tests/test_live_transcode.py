@@ -179,7 +179,7 @@ def test_transcode_forces_idrs_at_the_scheduled_stream_times(run) -> None:
 def test_transcode_on_demand_cue_gets_its_own_idr(run) -> None:
     rec = run["ondemand"]
     cap = run["capture"]
-    assert rec.status == "sent"
+    assert rec.status == "delivered"
     assert rec.splice_pts in set(cap.keyframes["pts"].astype(int))
     assert rec.splice_pts in run["pipeline"].transcoder_forced
 

@@ -72,7 +72,7 @@ def run(tmp_path_factory) -> Run:
         time.sleep(2.5)
         d.cue_in_button.click()
         assert _until(
-            lambda: len(pipeline.cues) == 2 and all(c.status == "sent" for c in pipeline.cues),
+            lambda: len(pipeline.cues) == 2 and all(c.status == "delivered" for c in pipeline.cues),
             20,
         ), pipeline.cue_frame()
         # the drawing thread shows the last cue sent on its next pass (slow under load)

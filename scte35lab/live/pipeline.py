@@ -10,11 +10,17 @@ p.cue_out(duration=30); p.cue_in(); p.send(cue); p.stop()
 The flow is a chain of stages over TS bytes (the same stages as the file path):
 ingest (nginx ``exec_push`` FFmpeg, or FFmpeg reading a URL) -> :class:`StreamMeter` (reads,
 never changes) -> the injector stage (``scte35lab.ts.inject``, the last thing that writes
-TS) -> the recorder (optional) and the SRT sender. A supervisor thread, once a second, turns
-the meter's and the sender's figures into one stats row (callbacks and stream_analytics),
-confirms cues that went out on the wire (then logs them to scte35_logs, which marks their
-ad_marker inserted), reports cues that fell due while the SRT peer was away as missed, and
-restarts the sender with backoff when the peer is gone.
+TS) -> the recorder (optional) and the SRT output stage (:mod:`scte35lab.live.srtout`). A
+supervisor thread, five times a second, settles each cue from the output stage's evidence
+(:mod:`scte35lab.live.ledger`: ``delivered`` only once the SRT receiver acknowledged it) and
+logs it to scte35_logs (which marks its ad_marker inserted only when delivered); once a
+second it turns the meter's and the sender's figures into one stats row (callbacks and
+stream_analytics); and it restarts the sender with backoff when the peer is gone.
+
+The default sender is libsrt in this process (:mod:`scte35lab.live.srtsend`): it sets the
+passphrase as a socket option, so no process's argv holds it, and it sees which bytes the
+receiver acknowledged. ``sender="srt-live-transmit"`` or ``"ffmpeg"`` take the passphrase in
+their argv and cannot see acknowledgements: their cues end ``written``, never ``delivered``.
 """
 
 from __future__ import annotations
@@ -30,29 +36,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-import psutil
-
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error
+from scte35lab.live.cpumeter import CpuMeter
 from scte35lab.live.errors import SrtConnectionError
 from scte35lab.live.fallback import RtmpFallback
 from scte35lab.live.ffmpeg import FFmpegRemux, FFmpegSrtSender
+from scte35lab.live.ledger import CueLedger, CueRecord
 from scte35lab.live.meter import StreamMeter
+from scte35lab.live.pacer import send_paced
 from scte35lab.live.rtmp import RtmpIngest, RtmpServer
 from scte35lab.live.seam import SeamMarker
 from scte35lab.live.srt import SrtEndpoint, SrtSender
+from scte35lab.live.srtout import Outage, SrtOutput
+from scte35lab.live.srtsend import LibSrtSender
 from scte35lab.live.transcode import Transcoder, TranscodeSettings, settings_from
+from scte35lab.outfile import atomic_file
 from scte35lab.schedule import EventIdAllocator, Schedule, Store, StreamClock
+from scte35lab.schedule.keys import redact
 from scte35lab.schedule.store import ANALYTICS_COLUMNS
-from scte35lab.ts.inject import Injector, Placement
-from scte35lab.ts.pes import PTS_WRAP, pts_diff
+from scte35lab.ts.inject import Injector
+from scte35lab.ts.pes import CLOCK, PTS_WRAP
 from scte35lab.ts.sdt import ServiceNamer
-from scte35lab.ts.sections import SectionAssembler
 
 log = logging.getLogger(__name__)
 
-SENDERS = {"srt-live-transmit": SrtSender, "ffmpeg": FFmpegSrtSender}
+SENDERS = {"libsrt": LibSrtSender, "srt-live-transmit": SrtSender, "ffmpeg": FFmpegSrtSender}
+ARGV_SECRET_SENDERS = ("srt-live-transmit", "ffmpeg")  # they take the passphrase in argv
 MODES = ("passthrough", "transcode")
 MAX_TRANSCODER_RESTARTS = 3  # per ingest: a stream it cannot take is not retried for ever
 TRANSCODER_DRAIN_S = 10.0  # how long the end of an ingest waits for the encoder's backlog
@@ -66,132 +76,6 @@ class LiveEvent:
     kind: str
     message: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class CueRecord:
-    """One cue on its way out: placed by the injector, seen in the output, then confirmed
-    by the SRT sender (``sent``) or reported ``missed``."""
-
-    placement: Placement
-    cue_id: str | None
-    role: str | None
-    status: str = "pending"  # pending -> placed -> sent | late | missed
-    copies: list[tuple[int, int | None]] = field(default_factory=list)  # (end offset, gen)
-    section: bytes | None = None
-    error: str | None = None
-    due_at: float | None = None  # monotonic time the output passed its splice point
-
-    @property
-    def cue(self) -> Cue:
-        return self.placement.cue or self.placement.request.cue
-
-    @property
-    def splice_pts(self) -> int | None:
-        return self.placement.splice_pts
-
-
-class _SenderSlot:
-    """The current SRT sender, restarted with exponential backoff when its peer is gone."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.p = pipeline
-        self.sender: SrtSender | FFmpegSrtSender | None = None
-        self.base = 0  # global output offset at which the current sender started
-        self.gen = 0  # which sender instance: copies handed to it are confirmed by it
-        self.final: dict[int, int] = {}  # gen -> global offset its peer had when it stopped
-        self.attempts = 0
-        self.next_try = 0.0
-        self.up = False
-        self.lock = threading.Lock()
-        self.fatal: ComponentError | None = None
-
-    def _new(self) -> SrtSender | FFmpegSrtSender:
-        cls = SENDERS[self.p.sender_kind]
-        return cls(
-            self.p.endpoint,
-            name=f"srt-{self.p.stream}",
-            on_state=lambda s: None,
-        )
-
-    def start(self) -> None:
-        with self.lock:
-            self.sender = self._new()
-            self.base = self.p._out_bytes
-            self.gen += 1
-            self.attempts += 1
-            self.sender.start()
-
-    def write(self, data: bytes) -> int | None:
-        """Hand ``data`` on; the sender generation that took it, ``None`` if dropped."""
-        s = self.sender
-        if s is None or not s.running:
-            return None
-        if s.stats_available and not s.connected.is_set():
-            return None  # live: what the peer cannot take now is not queued for later
-        s.write(data)
-        return self.gen
-
-    def confirmed(self, gen: int | None) -> int:
-        """Global output offset up to which generation ``gen``'s peer has the bytes."""
-        if gen is None:
-            return -1
-        if gen != self.gen:
-            return self.final.get(gen, -1)
-        s = self.sender
-        if s is None or not s.connected.is_set():
-            return self.final.get(gen, -1)
-        return self.base + s.confirmed_bytes
-
-    def _retire(self) -> None:
-        s = self.sender
-        if s is not None:
-            self.final[self.gen] = self.base + s.confirmed_bytes if s.connected.is_set() else -1
-
-    def check(self) -> None:
-        """Notice a connect or a loss; restart a dead sender when its backoff is over."""
-        s = self.sender
-        now = time.monotonic()
-        if s is not None and s.running:
-            if s.connected.is_set() and not self.up:
-                self.up = True
-                self.attempts = 0
-                self.p._event("srt_connected", f"SRT connected to {self.p.endpoint.display}")
-            return
-        if s is not None:  # it exited: the peer went away, refused, or rejected us
-            err = s.failure()
-            if self.up:
-                self.p._event("srt_down", f"SRT peer gone: {err}")
-            self.up = False
-            s.stop(0.5)
-            self._retire()
-            self.sender = None
-            if err is not None and not isinstance(err, SrtConnectionError):
-                self.fatal = err  # wrong passphrase or URL: retrying will not help
-                self.p._event("error", f"SRT sender cannot continue: {err}")
-                return
-            delay = min(self.p.backoff_max, 0.5 * 2 ** max(self.attempts - 1, 0))
-            self.next_try = now + delay
-            self.p._event(
-                "srt_retry", f"SRT reconnect in {delay:.1f} s (attempt {self.attempts + 1})"
-            )
-            return
-        if self.fatal is None and now >= self.next_try and not self.p._stopping.is_set():
-            try:
-                self.start()
-            except ComponentError as exc:
-                self.fatal = exc
-                self.p._event("error", f"SRT sender cannot start: {exc}")
-
-    def stop(self) -> None:
-        with self.lock:
-            s = self.sender
-            if s is not None:
-                s.stop()
-                # an orderly stop closes its input and lets SRT deliver it: all handed is out
-                self.final[self.gen] = self.p._out_bytes if s.connected.is_set() else -1
-                self.sender = None
-            self.up = False
 
 
 class Pipeline:
@@ -215,7 +99,7 @@ class Pipeline:
         streamid: str | None = None,
         schedule: Schedule | str | os.PathLike[str] | None = None,
         preroll: float = 4.0,
-        sender: str = "srt-live-transmit",
+        sender: str = "libsrt",
         record: str | os.PathLike[str] | None = None,
         record_input: str | os.PathLike[str] | None = None,
         hls_preview: str | os.PathLike[str] | None = None,
@@ -313,7 +197,7 @@ class Pipeline:
         self.read_size = read_size
         self.events: list[LiveEvent] = []
         self.stats_rows: list[dict[str, Any]] = []
-        self.cues: list[CueRecord] = []
+        self.ledger = CueLedger(preroll, on_placed=self._cue_placed, on_settled=self._cue_settled)
         self.meter = StreamMeter()
         self.out_meter = StreamMeter()
         self.clock: StreamClock | None = None
@@ -325,22 +209,29 @@ class Pipeline:
         self._seam: SeamMarker | None = None
         self._inj: Injector | None = None
         self._inj_lock = threading.Lock()
-        self._sections = SectionAssembler()
         self._event_ids: Any = None
         self._open_break: tuple[int, str] | None = None  # (splice_event_id, cue_id)
         self._ondemand = 0
-        self._slot = _SenderSlot(self)
-        self._out_bytes = 0
-        self._dropped_while_down = 0
         self._stopping = threading.Event()
+        self._srt = SrtOutput(
+            lambda: SENDERS[self.sender_kind](self.endpoint, name=f"srt-{self.stream}"),
+            on_event=self._event,
+            on_outage=self._store_outage,
+            backoff_max=backoff_max,
+            stopping=self._stopping,
+            where=self.endpoint.display,
+        )
+        self._out_bytes = 0
+        self._input_away_since: float | None = None  # monotonic: the ingest ended
         self._threads: list[threading.Thread] = []
         self._ingest: RtmpIngest | None = None
         self._remux: FFmpegRemux | None = None
         self._rec: IO[bytes] | None = None
         self._rec_in: IO[bytes] | None = None
+        self._files = contextlib.ExitStack()  # the records: renamed into place at stop
         self._lock = threading.Lock()
         self._started = False
-        self._proc = psutil.Process()
+        self._cpu = CpuMeter()
         self.sessions = 0
         self._ingest_died = False
 
@@ -371,10 +262,8 @@ class Pipeline:
                 log.exception("pipeline %s: event callback failed", self.stream)
 
     def endpoint_redact(self, text: str) -> str:
-        secrets = self.endpoint.secrets + ([self._key] if self._key else [])
-        for s in sorted(secrets, key=len, reverse=True):
-            text = text.replace(s, "***")
-        return text
+        """``text`` with the passphrase, the stream key and URL-borne secrets hidden."""
+        return redact(text, self.endpoint.secrets + ([self._key] if self._key else []))
 
     @property
     def ingest_url(self) -> str | None:
@@ -395,7 +284,8 @@ class Pipeline:
             self._inj = Injector(preroll=self.preroll, margin=self.margin)
             self._load_schedule()
             self._open_files()
-            self._slot.start()
+            self._warn_argv_secrets()
+            self._srt.start()
             if self._fallback is not None:
                 self._fallback.start()
             self._first_connect(connect_timeout)
@@ -420,22 +310,33 @@ class Pipeline:
 
     def _open_files(self) -> None:
         if self.record_path is not None:
-            self._rec = open(self.record_path, "wb")  # noqa: SIM115 - closed in stop()
+            self._rec = self._files.enter_context(atomic_file(self.record_path))
         if self.record_input_path is not None:
-            self._rec_in = open(self.record_input_path, "wb")  # noqa: SIM115
+            self._rec_in = self._files.enter_context(atomic_file(self.record_input_path))
         if self.hls_preview_dir is not None:
             from scte35lab.manifest import HlsLive
 
             self._hls = HlsLive(self.hls_preview_dir)
 
+    def _warn_argv_secrets(self) -> None:
+        if self.sender_kind in ARGV_SECRET_SENDERS and self.endpoint.passphrase:
+            msg = (
+                f"the {self.sender_kind} sender takes the SRT passphrase on its command line, "
+                "where any user of this machine can read it (ps), and it cannot see what the "
+                "receiver acknowledged: cues will be 'written', never 'delivered'. The default "
+                "sender (libsrt) has neither limit."
+            )
+            log.warning("pipeline %s: %s", self.stream, msg)
+            self._event("warning", msg)
+
     def _first_connect(self, timeout: float) -> None:
-        sender = self._slot.sender
+        sender = self._srt.sender
         assert sender is not None
         if isinstance(sender, FFmpegSrtSender):
             return  # FFmpeg connects only once input flows; failures show in check()
         try:
             sender.wait_connected(timeout)
-            self._slot.check()
+            self._srt.check()
         except SrtConnectionError as exc:
             self._event("srt_down", f"SRT peer not reachable yet, will retry: {exc}")
         # passphrase and URL errors propagate: they need the user, not a retry
@@ -471,16 +372,16 @@ class Pipeline:
             t.join(3 if self.transcode is None else 3 + TRANSCODER_DRAIN_S)
         self._close_transcoder()
         self._flush_stage()
-        self._slot.stop()
+        self._srt.stop()
         if self._fallback is not None:
             self._fallback.stop()
-        self._confirm_cues(final=True)
+        self._settle(final=True)
         if self._own_rtmp and self._rtmp is not None:
             self._rtmp.stop()
-        for f in (self._rec, self._rec_in):
-            if f is not None:
-                with contextlib.suppress(OSError):
-                    f.close()
+        try:  # the records are complete: they take their names now
+            self._files.close()
+        except OSError as exc:
+            self._event("error", f"the record could not be finished: {exc}")
         if self._hls is not None:
             try:
                 self._hls.close()
@@ -530,8 +431,10 @@ class Pipeline:
             self._close_transcoder()
             if self._remux is not None or self._stopping.is_set():
                 break
-            # the ingest ended: send what the injector holds, then wait for the next one
-            self._flush_stage()
+            # the ingest ended: what the injector holds goes out at its own pace (not in a
+            # burst), its cues still waiting for the publisher; then wait for the next one
+            self._input_away_since = time.monotonic()
+            self._flush_stage(paced=True)
             if self._publisher_still_on():
                 self._ingest_died = True
                 self._event(
@@ -561,7 +464,7 @@ class Pipeline:
         with self._inj_lock:  # the old one was flushed when its ingest ended
             old = self._inj
             self._inj = Injector(preroll=self.preroll, margin=self.margin, follows=old)
-        self._sections = SectionAssembler()
+        self.ledger.new_input()
         self.meter = StreamMeter()
         self._resume_clock = True
         self._seam = SeamMarker()  # the new ingest's counters and time base start again
@@ -596,7 +499,7 @@ class Pipeline:
         tc = Transcoder(self.transcode, self._on_ts, name=f"{self.stream}-transcode")
         if restart:
             with self._lock:
-                due = [r.splice_pts for r in self.cues if r.status in ("pending", "placed")]
+                due = [r.splice_pts for r in self.cues if not r.final]
             for pts in due:
                 if pts is not None:
                     tc.force_idr(pts)
@@ -665,7 +568,8 @@ class Pipeline:
                 self._start_clock(self.meter.first_video_pts)
             elif self._resume_clock:
                 self._resume(self.meter.first_video_pts)
-        self._emit(self._stage_feed(data))
+        out, start = self._stage_feed(data)
+        self._emit(out, start)
         # time spent on these bytes by our stages (meter, injector, hand-off): the latency
         # they add on top of the injector's deliberate look-ahead
         dt = time.perf_counter() - t0
@@ -673,33 +577,60 @@ class Pipeline:
         self.stage_cpu_times.append(time.thread_time() - c0)
         self._tick_times.append(dt)
 
-    def _stage_feed(self, data: bytes) -> bytes:
+    def _stage_feed(self, data: bytes) -> tuple[bytes, int]:
+        """The injector's output for ``data``, and where it starts in the injector's output."""
         assert self._inj is not None
         with self._inj_lock:
-            return self._inj.feed(data)
+            out = self._inj.feed(data)
+            return out, self._inj.bytes_out - len(out)
 
-    def _flush_stage(self) -> None:
+    def _flush_stage(self, *, paced: bool = False) -> None:
+        """Send what the stages hold. ``paced``: the input went away and may come back, so
+        the held cues keep waiting, and the held look-ahead goes out at the pace of its PCR
+        (a burst would leave the distributor with nothing after it)."""
         if self._inj is None:
             return
         with self._inj_lock:
+            inj = self._inj
             tail = b"" if self._namer is None else self._namer.flush()
-            out = (self._inj.feed(tail) if tail else b"") + self._inj.flush()
-        self._emit(out)
+            out = (inj.feed(tail) if tail else b"") + inj.flush(keep_waiting=paced)
+            start = inj.bytes_out - len(out)
+        if not paced:
+            self._emit(out, start)
+            return
+        pos = [start]
 
-    def _emit(self, out: bytes) -> None:
+        def emit(part: bytes) -> None:
+            self._emit(part, pos[0], inj)
+            pos[0] += len(part)
+
+        took = send_paced(out, emit, self._stopping)
+        if out:
+            self._event(
+                "held_sent", f"the held {len(out)} bytes went out at their own pace in {took:.1f} s"
+            )
+
+    def _emit(self, out: bytes, inj_start: int, inj: Injector | None = None) -> None:
+        """Hand the injector's output ``out`` (which starts at ``inj_start`` in its output) to
+        the recorder, the preview, the SRT output stage and the fallback, and find the cue
+        copies in it."""
         if not out:
             return
+        inj = inj or self._inj
         with self._lock:
+            base = self._out_bytes
             if self._rec is not None:
                 self._rec.write(out)
             if self._hls is not None:
                 self._preview(out)
-            gen = self._slot.write(out)
-            if gen is None:
-                self._dropped_while_down += len(out)
+            keys: list[int] = []
+            if inj is not None:
+                end = inj_start + len(out)
+                keys = [base + k - inj_start for k in inj.key_offsets if inj_start <= k < end]
+            self._srt.write(out, base, keys, None if inj is None else inj.pmt_pid)
             if self._fallback is not None:
                 self._fallback.write(out)
-            self._watch_cues(out, self._out_bytes, gen)
+            self.ledger.watch(out, base, None if inj is None else inj.pid, self._srt.handed)
             self._out_bytes += len(out)
             self.out_meter.feed(out)
 
@@ -710,31 +641,6 @@ class Pipeline:
         except (OSError, Scte35Error) as exc:
             self._hls = None
             self._event("error", f"HLS preview stopped: {exc}")
-
-    def _watch_cues(self, out: bytes, base: int, gen: int | None) -> None:
-        """Find the SCTE-35 sections in ``out`` and note where each cue's copies went."""
-        pid = None if self._inj is None else self._inj.pid
-        if pid is None:
-            return
-        n = len(out) - len(out) % 188
-        a = np.frombuffer(out, dtype=np.uint8, count=n).reshape(-1, 188)
-        hits = np.flatnonzero((((a[:, 1].astype(np.uint16) & 0x1F) << 8) | a[:, 2]) == pid)
-        for off in (hits * 188).tolist():
-            b1 = out[off + 1]
-            pkt = out[off : off + 188]
-            afc = (pkt[3] >> 4) & 3
-            if not afc & 1:
-                continue
-            start = 4 + (1 + pkt[4] if afc & 2 else 0)
-            for section in self._sections.push(pkt[start:], bool(b1 & 0x40)):
-                for rec in self.cues:
-                    if rec.section is None and rec.placement.cue is not None:
-                        rec.section = rec.placement.cue.encode()
-                    if rec.section == section:
-                        rec.copies.append((base + off + 188, gen))
-                        if rec.status == "pending":
-                            rec.status = "placed"
-                        break
 
     def _start_clock(self, first_pts: int) -> None:
         from datetime import UTC, datetime
@@ -754,6 +660,7 @@ class Pipeline:
         assert self.clock is not None and self.clock.started_at is not None
         now_s = (datetime.now(UTC) - self.clock.started_at).total_seconds()
         shifted = (first_pts - round(now_s * 90_000)) % PTS_WRAP
+        old_clock = self.clock
         self.clock = StreamClock(shifted, self.clock.started_at)
         if self.store is not None:
             with contextlib.suppress(Exception):
@@ -764,32 +671,39 @@ class Pipeline:
             first_pts=first_pts,
             stream_time=now_s,
         )
-        with self._lock:
-            unsent = [r for r in self.cues if r.status == "pending" and not r.copies]
-            for r in unsent:
-                self.cues.remove(r)
-        if self.schedule is None:
-            for r in unsent:
-                self._settle_unsent(r)
-            return
-        planned = self._planned_on_clock()
-        ahead = [pc for pc in planned if pc.splice_time >= now_s + self.preroll]
-        keys = {(pc.cue_id, pc.role) for pc in ahead}
-        for r in unsent:
-            if (r.cue_id, r.role) not in keys:
-                self._settle_unsent(r)
+        self._input_away_since = None
+        # the cues that were waiting for the publisher: those whose splice point is still
+        # ahead go to the new injector (scheduled ones re-planned on the new clock, the rest
+        # at the same stream time); the others were settled missed when their time passed
+        with self.ledger.lock:
+            waiting = [r for r in self.cues if r.status == "pending" and not r.copies]
+            for r in waiting:
+                self.ledger.records.remove(r)
+        planned = self._planned_on_clock() if self.schedule is not None else []
+        by_key = {(pc.cue_id, pc.role): pc for pc in planned}
+        again = 0
+        for r in waiting:
+            pc = by_key.pop((r.cue_id, r.role), None)
+            if pc is not None:
+                pts, cue = pc.splice_pts, pc.cue
+                t = pc.splice_time
+            else:
+                t = old_clock.seconds(r.requested_pts or 0, near=now_s)
+                pts = self.clock.pts(t)
+                cue = r.cue.with_splice_time((pts - r.cue.pts_adjustment) % PTS_WRAP)
+            if t <= now_s:
+                r.status, r.error = "missed", "its splice point passed while the input was away"
+                self.ledger.add(r)
+                self._cue_settled(r)
+                continue
+            self._add(cue, pts=pts, cue_id=r.cue_id, role=r.role)
+            again += 1
         done = {(r.cue_id, r.role) for r in self.cues}
-        for pc in ahead:
-            if (pc.cue_id, pc.role) not in done:
+        for pc in by_key.values():
+            if pc.splice_time >= now_s + self.preroll and (pc.cue_id, pc.role) not in done:
                 self._add(pc.cue, pts=pc.splice_pts, cue_id=pc.cue_id, role=pc.role)
-        self._event("schedule", f"{len(ahead)} scheduled cue(s) re-planned after the return")
-
-    def _settle_unsent(self, rec: CueRecord) -> None:
-        rec.status = "missed"
-        rec.error = "not sent: the publisher left before the cue could go out"
-        with self._lock:
-            self.cues.append(rec)
-        self._log_cue(rec, False)
+                again += 1
+        self._event("schedule", f"{again} waiting cue(s) handed to the new ingest's injector")
 
     def _planned_on_clock(self) -> list[Any]:
         assert self.schedule is not None and self.clock is not None
@@ -801,23 +715,28 @@ class Pipeline:
     def _supervise(self) -> None:
         next_tick = time.monotonic() + 1.0
         while not self._stopping.wait(max(0.0, min(0.2, next_tick - time.monotonic()))):
-            self._slot.check()
-            if self._fallback is not None:
-                self._fallback.check()
-            self._confirm_cues()
-            if time.monotonic() >= next_tick:
-                next_tick += 1.0
-                self._stats_tick()
+            try:
+                self._srt.check()
+                if self._fallback is not None:
+                    self._fallback.check()
+                self._settle()
+                if time.monotonic() >= next_tick:
+                    next_tick += 1.0
+                    self._stats_tick()
+            except Exception as exc:  # a bug must be said, and supervision must go on
+                log.exception("pipeline %s: supervision failed", self.stream)
+                self._event("error", f"supervision failed: {type(exc).__name__}: {exc}")
 
     def _stats_tick(self) -> None:
         row: dict[str, Any] = {"ts": time.time(), "stream": self.stream}
         row.update(self.meter.second())
-        sender = self._slot.sender
+        sender = self._srt.sender
         srt = None
         if sender is not None and sender.stats_available:
             srt = sender.stats.last_second()
         row["srt_stats_available"] = SENDERS[self.sender_kind].stats_available
-        row["srt_connected"] = self._slot.up
+        row["srt_connected"] = self._srt.up
+        row["srt_acks"] = SENDERS[self.sender_kind].acks
         row["mode"] = self.mode
         if self._fallback is not None:
             row.update(self._fallback.stats())
@@ -826,28 +745,21 @@ class Pipeline:
             row.update(tc.second())
         if srt:
             row.update(srt)
-        try:
-            with self._proc.oneshot():
-                cpu = self._proc.cpu_percent()
-                mem = self._proc.memory_info().rss
-            for child in self._proc.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    cpu += child.cpu_percent()
-                    mem += child.memory_info().rss
-        except psutil.Error:
-            cpu, mem = None, None
+        cpu, mem = self._cpu.sample(self._child_pids())
         row["cpu_percent"] = cpu
         row["memory_mb"] = None if mem is None else mem / 2**20
-        if self.record_path is not None:
-            with contextlib.suppress(OSError):
-                row["record_mb"] = self.record_path.stat().st_size / 2**20
+        rec = self._rec
+        if rec is not None:
+            with contextlib.suppress(OSError, ValueError):
+                row["record_mb"] = rec.tell() / 2**20
         times, self._tick_times = self._tick_times, []
         if times:
             times.sort()
             row["stage_ms_p50"] = 1000 * times[len(times) // 2]
             row["stage_ms_p99"] = 1000 * times[min(len(times) - 1, int(len(times) * 0.99))]
         row["bytes_out"] = self._out_bytes
-        row["bytes_dropped_while_down"] = self._dropped_while_down
+        row["bytes_unsent"] = self._srt.bytes_unsent
+        row["bytes_lost"] = self._srt.bytes_lost
         self.stats_rows.append(row)
         if self.store is not None:
             stored = {k: row.get(k) for k in ("ts", *ANALYTICS_COLUMNS)}
@@ -870,57 +782,99 @@ class Pipeline:
             df["ts"] = pd.to_datetime(df["ts"], unit="s", utc=True)
         return df
 
-    # -- cues ----------------------------------------------------------------------------
-    def _confirm_cues(self, *, final: bool = False) -> None:
-        """Settle each cue: ``sent`` once its first copy (the one with the full pre-roll) is
-        confirmed by the SRT sender; ``late`` when only a later copy got through (the peer
-        was away when it was due); ``missed`` when none did."""
-        out_pts = self.out_meter.last_video_pts
-        now = time.monotonic()
-        for rec in self.cues:
-            if rec.status not in ("pending", "placed"):
-                continue
-            if rec.copies:
-                off, gen = rec.copies[0]
-                if gen is not None and off <= self._slot.confirmed(gen):
-                    rec.status = "sent"
-                    self._log_cue(rec, True)
-                    continue
-            due = (
-                rec.splice_pts is not None
-                and out_pts is not None
-                and pts_diff(out_pts, rec.splice_pts) >= 0
-            )
-            if due and rec.due_at is None:
-                rec.due_at = now
-            if not final and (rec.due_at is None or now - rec.due_at < 1.5):
-                continue  # give the confirmation of the last copies time to arrive
-            later = any(g is not None and o <= self._slot.confirmed(g) for o, g in rec.copies)
-            if later:
-                rec.status = "late"
-                rec.error = (
-                    "SRT peer down when the cue was due: it reached the distributor only "
-                    f"after its {self.preroll:g} s pre-roll"
-                )
-            elif rec.copies or due:
-                rec.status = "missed"
-                rec.error = "SRT peer down: the cue did not reach the distributor"
-            else:
-                rec.status = "missed"
-                rec.error = (
-                    f"not sent: the stream ended before it could go out ({rec.placement.status})"
-                )
-            self._log_cue(rec, False)
+    def _child_pids(self) -> list[int]:
+        """The processes this pipeline started (and so their children): nginx when it is
+        ours, the URL ingest's FFmpeg, a sender or fallback process."""
+        owners = [
+            self._rtmp if self._own_rtmp else None,
+            self._remux,
+            self._srt.sender,
+            None if self._fallback is None else self._fallback.push,
+        ]
+        pids = []
+        for o in owners:
+            proc = getattr(o, "process", None) if o is not None else None
+            pid = getattr(proc, "pid", None) if proc is not None else None
+            if pid is None and isinstance(o, FFmpegRemux):
+                pid = o.pid
+            if pid is not None:
+                pids.append(pid)
+        return pids
 
-    def _log_cue(self, rec: CueRecord, ok: bool) -> None:
-        kind = "cue_sent" if ok else "cue_missed"
+    # -- cues ----------------------------------------------------------------------------
+    @property
+    def cues(self) -> list[CueRecord]:
+        """Every cue handled so far (see :mod:`scte35lab.live.ledger` for their states)."""
+        return self.ledger.records
+
+    def _settle(self, *, final: bool = False) -> None:
+        self.ledger.settle(
+            self._srt.delivery,
+            self.out_meter.last_video_pts,
+            input_due=self._due_while_away,
+            final=final,
+        )
+
+    def _due_while_away(self, rec: CueRecord) -> bool:
+        """While the input is away: has the cue's splice point passed in wall-clock time?
+        (Then no returning input can reach it: its frames would come after it.)"""
+        if self._input_away_since is None or self.clock is None:
+            return False
+        pts = rec.splice_pts if rec.splice_pts is not None else rec.requested_pts
+        if pts is None or self.clock.started_at is None:
+            return False
+        now_s = time.time() - self.clock.started_at.timestamp()
+        return now_s >= self.clock.seconds(pts, near=now_s)
+
+    def _stream_time(self, pts: int | None) -> str:
+        if pts is None or self.clock is None:
+            return "-"
+        t = self.clock.seconds(pts, near=self._near())
+        return f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{t % 60:06.3f}"
+
+    def _near(self) -> float:
+        if self.clock is None or self.clock.started_at is None:
+            return 0.0
+        return time.time() - self.clock.started_at.timestamp()
+
+    def _cue_placed(self, rec: CueRecord) -> None:
+        """The cue's first copy is in the output; a splice moved to the next IDR is said."""
+        shift = rec.shift
+        if shift is None or abs(shift) < 0.5 / CLOCK:
+            return
         self._event(
-            kind,
-            f"cue {rec.cue_id or '-'} {rec.role or ''} splice PTS {rec.splice_pts}: "
-            + ("went out" if ok else rec.error or "missed"),
+            "cue_moved",
+            f"cue {rec.label()}: asked for {self._stream_time(rec.requested_pts)}, splices at "
+            f"{self._stream_time(rec.splice_pts)} ({shift:+.3f} s): the next IDR frame",
+            cue_id=rec.cue_id,
+            role=rec.role,
+            requested_pts=rec.requested_pts,
+            splice_pts=rec.splice_pts,
+            shift=shift,
+        )
+
+    def _cue_settled(self, rec: CueRecord) -> None:
+        """Say and store what became of a cue."""
+        rec.settled_at = time.time()
+        pre = "" if rec.preroll is None else f", pre-roll {rec.preroll:.3f} s"
+        how = {
+            "delivered": "delivered: the distributor acknowledged it",
+            "written": "written",
+        }.get(rec.status, rec.status)
+        where = (
+            f"splice {self._stream_time(rec.splice_pts)} (PTS {rec.splice_pts})"
+            if rec.splice_pts is not None
+            else f"asked for {self._stream_time(rec.requested_pts)}"
+        )
+        self._event(
+            f"cue_{rec.status}",
+            f"cue {rec.label()} {where}: {how}{pre}" + (f": {rec.error}" if rec.error else ""),
             cue_id=rec.cue_id,
             role=rec.role,
             splice_pts=rec.splice_pts,
+            requested_pts=rec.requested_pts,
+            state=rec.status,
+            preroll=rec.preroll,
         )
         if self.store is None:
             return
@@ -930,12 +884,28 @@ class Pipeline:
                 rec.cue,
                 cue_id=rec.cue_id,
                 role=rec.role,
-                success=ok,
-                error=None if ok else rec.error,
+                state=rec.status,
+                error=rec.error,
                 splice_pts=rec.splice_pts,
+                preroll=rec.preroll,
+                requested_pts=rec.requested_pts,
             )
         except Exception:
             log.exception("pipeline %s: logging cue failed", self.stream)
+
+    def _store_outage(self, outage: Outage) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.add_outage(
+                self.stream,
+                started_at=outage.started_at,
+                ended_at=outage.ended_at,
+                bytes_unacked=outage.bytes_unacked,
+                bytes_unsent=outage.bytes_unsent,
+            )
+        except Exception:
+            log.exception("pipeline %s: storing an SRT outage failed", self.stream)
 
     def _load_schedule(self) -> None:
         sched = self._schedule_arg
@@ -982,9 +952,7 @@ class Pipeline:
         label = "/".join(x for x in (cue_id, role) if x) or None
         with self._inj_lock:
             placement = self._inj.add(cue, pts=pts, immediate=immediate, label=label)
-        rec = CueRecord(placement, cue_id, role)
-        with self._lock:
-            self.cues.append(rec)
+        rec = self.ledger.add(CueRecord(placement, cue_id, role))
         tc = self._tc
         if tc is not None and pts is not None:
             tc.force_idr(pts)  # transcode: the splice point gets an IDR of its own
@@ -995,6 +963,12 @@ class Pipeline:
         the injector has seen (it holds the pre-roll, so the cue still arrives in time), or
         in transcode mode the newest the encoder has taken (the IDR is forced at the next);
         the injector moves the cue to the IDR at or after it."""
+        if self._input_away_since is not None:
+            away = time.monotonic() - self._input_away_since
+            raise ComponentError(
+                f"pipeline {self.stream!r}: the input has been away for {away:.0f} s, so there "
+                "is no video to splice on; an on-demand cue waits for the publisher's return"
+            )
         tc = self._tc
         # transcode: the newest frame the encoder has taken (it codes the next ones, so an
         # IDR can still be forced there); passthrough: the newest frame the injector holds
@@ -1080,25 +1054,45 @@ class Pipeline:
             cue = cue.with_splice_time((pts - cue.pts_adjustment) % PTS_WRAP)
         return self._add(cue, pts=pts, cue_id=cue_id, role=role)
 
-    def cue_frame(self) -> Any:
-        """Every cue handled so far, one row each, as a DataFrame."""
-        import pandas as pd
+    def cancel(self, cue_id: str) -> list[CueRecord]:
+        """Withdraw the cues of ``cue_id`` still to go out; they end ``cancelled``. A
+        splice_insert whose copies already went out is cancelled on the wire too (a
+        splice_insert with splice_event_cancel_indicator, sent at once)."""
+        found = [r for r in self.cues if r.cue_id == cue_id and not r.final]
+        if not found:
+            raise ComponentError(f"no cue {cue_id!r} is on its way out: nothing to cancel")
+        for rec in found:
+            with self._inj_lock:
+                withdrawn = self._inj is not None and self._inj.cancel(rec.placement)
+            if not withdrawn and rec.cue.splice_event_id is not None:
+                self._add(
+                    Cue.splice_insert_cancel(rec.cue.splice_event_id),
+                    immediate=True,
+                    cue_id=cue_id,
+                    role=None,
+                )
+            with self.ledger.lock:
+                if rec.final:
+                    continue
+                rec.status, rec.error = "cancelled", "cancelled by the operator"
+            self._cue_settled(rec)
+        if self._open_break is not None and self._open_break[1] == cue_id:
+            self._open_break = None
+        return found
 
-        return pd.DataFrame(
-            [
-                {
-                    "cue_id": r.cue_id,
-                    "role": r.role,
-                    "splice_pts": r.splice_pts,
-                    "status": r.status,
-                    "placement": r.placement.status,
-                    "copies": len(r.copies),
-                    "error": r.error,
-                    "hex": r.cue.to_hex(),
-                }
-                for r in self.cues
-            ]
-        )
+    def cue_frame(self) -> Any:
+        """Every cue handled so far, one row each, as a DataFrame: its state, the pre-roll
+        of the copy that counted, the splice point as stream time and, for a splice moved to
+        the next IDR, by how much (``moved``)."""
+        with self.ledger.lock:
+            recs = list(self.cues)
+        df = self.ledger.frame(recs)
+        df.insert(2, "splice_time", [self._stream_time(r.splice_pts) for r in recs])
+        df["moved"] = [
+            "" if x is None or x != x or abs(x) < 1e-6 else f"{x:+.3f} s"
+            for x in df["shift"].tolist()
+        ]
+        return df
 
 
 def _last_ondemand(markers: Any) -> int:

@@ -29,7 +29,7 @@ import pandas as pd
 from scte35lab.errors import StreamError
 from scte35lab.inputkind import require_ts
 from scte35lab.manifest.segment import CueEvent, Segment, Segmenter
-from scte35lab.outfile import atomic_folder
+from scte35lab.outfile import atomic_file, atomic_folder
 from scte35lab.ts.pes import CLOCK
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,8 @@ class HlsWriter:
     def add(self, segment: Segment) -> None:
         """Write one segment file and its playlist entry (and the playlist, when live)."""
         uri = self.segment_name.format(segment.index)
-        (self.out_dir / uri).write_bytes(segment.data)
+        with atomic_file(self.out_dir / uri) as f:  # a live reader never sees half of it
+            f.write(segment.data)
         lines: list[str] = []
         events = sorted(segment.events, key=lambda e: e.splice)
         brk = self._break

@@ -138,9 +138,9 @@ class Placement:
 
     ``status``: ``pending`` (its IDR not seen yet), ``placed``, ``late`` (placed, but the
     stream did not reach back ``preroll`` before the splice point), ``missed`` (the stream
-    ended before its splice point). ``reason`` says why a cue is ``late`` or ``missed`` in
-    words. PTS are 33-bit; ``arrivals`` are the arrival PTS of each copy sent (None: before
-    the first video frame).
+    ended before its splice point), ``cancelled`` (withdrawn before it was placed).
+    ``reason`` says why a cue is ``late`` or ``missed`` in words. PTS are 33-bit;
+    ``arrivals`` are the arrival PTS of each copy sent (None: before the first video frame).
     """
 
     request: CueRequest
@@ -430,6 +430,16 @@ class Injector:
             self._resolve_target(p)
             self._place()
         return p
+
+    def cancel(self, placement: Placement) -> bool:
+        """Withdraw a cue not placed yet (its status becomes ``cancelled``); ``False`` when
+        it is already in the output (or was never this stage's)."""
+        if placement not in self._waiting:
+            return False
+        self._waiting.remove(placement)
+        placement.status = "cancelled"
+        placement._done = True
+        return True
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         """Take TS bytes (any amount); return the bytes ready to go out (maybe none)."""

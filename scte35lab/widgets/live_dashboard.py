@@ -38,7 +38,19 @@ CHARTS = (
     ("srt_pkt_loss", "SRT packets lost (total)"),
 )
 _STATUS_COLORS = {"live": OK, "error": ERROR, "starting": WARN, "stopping": WARN}
-_LOG_COLUMNS = ["cue_id", "role", "splice_pts", "status", "placement", "error", "hex"]
+_LOG_COLUMNS = [
+    "cue_id",
+    "role",
+    "splice_time",
+    "status",
+    "preroll",
+    "moved",
+    "error",
+    "splice_pts",
+    "hex",
+]
+_BAD_EVENTS = ("error", "cue_missed", "cue_late", "cue_unconfirmed", "srt_down", "srt_outage")
+_WARN_EVENTS = ("warning", "cue_moved", "cue_written")
 
 
 class LiveDashboard(widgets.VBox):
@@ -199,7 +211,9 @@ class LiveDashboard(widgets.VBox):
     def on_event(self, event: LiveEvent) -> None:
         """The event callback: show the newest event; cue events refresh the cue log."""
         self.events.append(event)
-        color = ERROR if event.kind in ("error", "cue_missed", "srt_down") else "black"
+        color = (
+            ERROR if event.kind in _BAD_EVENTS else WARN if event.kind in _WARN_EVENTS else "black"
+        )
         stamp = time.strftime("%H:%M:%S", time.localtime(event.t))
         self.last_event.value = (
             f"<span class='s35-event' style='color:{color}'>{stamp} "
@@ -268,6 +282,16 @@ class LiveDashboard(widgets.VBox):
             up = bool(last["srt_connected"])
             latest.append(
                 f"SRT: <b style='color:{OK if up else ERROR}'>{'up' if up else 'down'}</b>"
+            )
+        if pd.notna(last.get("bytes_lost")) and last.get("bytes_lost"):
+            latest.append(
+                f"never reached the distributor: <b style='color:{ERROR}'>"
+                f"{int(last['bytes_lost']):,} bytes</b>"
+            )
+        if "srt_acks" in df and not bool(last["srt_acks"]):
+            latest.append(
+                f"<span style='color:{WARN}'>this SRT sender cannot see acknowledgements: "
+                "cues are <b>written</b>, never <b>delivered</b> (use the libsrt sender)</span>"
             )
         self.numbers.value = f"<span class='s35-numbers'>{' &nbsp; '.join(latest)}</span>"
 
