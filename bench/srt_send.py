@@ -9,7 +9,8 @@ listener on loopback that writes to a file:
 - ``SrtSender``: the ``srt-live-transmit`` child fed through a pipe.
 
 Prints each sender's CPU share of one core (this process's CPU minus the pacing thread's
-own, plus the sender's child, if any; the listener is not counted), their ratio, and
+own, plus the sender's child, if any; the listener is not counted; libsrt's own threads
+shown apart, measured per thread with 10 ms clock ticks), their ratio, and
 whether the listener's file holds exactly the bytes written (null packets at the end
 aside: both senders pad their last message with them).
 
@@ -56,6 +57,11 @@ def cpu_seconds(p: psutil.Process) -> float:
     return t.user + t.system
 
 
+def thread_cpu(p: psutil.Process) -> dict[int, float]:
+    """CPU seconds of each thread of ``p`` by native thread id."""
+    return {t.id: t.user_time + t.system_time for t in p.threads()}
+
+
 def pace(sender: object, data: bytes, rate_bps: float, out: dict[str, float]) -> None:
     """Write ``data`` at ``rate_bps``; records this thread's own CPU seconds."""
     c0 = time.thread_time()
@@ -84,6 +90,7 @@ def run(kind: str, data: bytes, seconds: float) -> dict[str, float | bool | str]
                 child = psutil.Process(sender.process.pid)
             fed: dict[str, float] = {}
             own0 = cpu_seconds(me)
+            threads0 = thread_cpu(me)
             child0 = cpu_seconds(child) if child else 0.0
             t0 = time.monotonic()
             feeder = threading.Thread(
@@ -93,6 +100,12 @@ def run(kind: str, data: bytes, seconds: float) -> dict[str, float | bool | str]
             feeder.join()
             wall = time.monotonic() - t0
             own = cpu_seconds(me) - own0 - fed["feeder_cpu"]
+            python_threads = {t.native_id for t in threading.enumerate()}
+            native = sum(
+                v - threads0.get(tid, 0.0)
+                for tid, v in thread_cpu(me).items()
+                if tid not in python_threads
+            )
             kid = cpu_seconds(child) - child0 if child else 0.0
             s0 = time.monotonic()
             sender.stop()
@@ -101,6 +114,7 @@ def run(kind: str, data: bytes, seconds: float) -> dict[str, float | bool | str]
         received = out.read_bytes()
     res: dict[str, float | bool | str] = {
         "python_cpu": 100 * own / wall,
+        "native_cpu": 100 * native / wall,
         "child_cpu": 100 * kid / wall,
         "cpu": 100 * (own + kid) / wall,
         "feeder_cpu": 100 * fed["feeder_cpu"] / wall,
@@ -131,6 +145,8 @@ def main() -> None:
     print(
         f"{'CPU, sender in this process':38} {lib['python_cpu']:15.1f}% {slt['python_cpu']:17.1f}%"
     )
+    native = "  of which libsrt's own threads"
+    print(f"{native:38} {lib['native_cpu']:15.1f}% {'-':>18}")
     print(f"{'CPU, srt-live-transmit child':38} {'-':>16} {slt['child_cpu']:17.1f}%")
     print(f"{'CPU, sender total (% of one core)':38} {lib['cpu']:15.1f}% {slt['cpu']:17.1f}%")
     pacing = "CPU, pacing thread (left out)"

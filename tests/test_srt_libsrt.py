@@ -23,7 +23,7 @@ from live_helpers import PASSPHRASE, LossyHop, feed, strip_null_tail, udp_port
 from scte35lab.live import srtlib
 from scte35lab.live.errors import SrtConnectionError, SrtPassphraseError, SrtUrlError
 from scte35lab.live.srt import SRT_CHUNK, SrtEndpoint, SrtListener
-from scte35lab.live.srtsend import LibSrtSender
+from scte35lab.live.srtsend import MAX_RUNS, DeliveryLedger, LibSrtSender
 
 pytestmark = pytest.mark.usefixtures("no_child_left")
 
@@ -475,3 +475,26 @@ def test_the_child_process_senders_say_written_never_acked(
     assert sender.written_bytes >= len(data) - len(data) % SRT_CHUNK
     states = {sender.delivery(e)[0] for e in range(SRT_CHUNK, end + 1, SRT_CHUNK)}
     assert states <= {"written", "dropped"}
+
+
+def test_the_delivery_ledger_stays_bounded_and_keeps_every_state() -> None:
+    """Settled runs merge when they share a state and poll; past MAX_RUNS the older half
+    merges by state, so memory stays bounded while no byte changes state."""
+    ledger = DeliveryLedger()
+    segs = [ledger.add(SRT_CHUNK, "pending") for _ in range(3 * MAX_RUNS)]
+    expect = []
+    for i, seg in enumerate(segs):
+        state = "unconfirmed" if i % 997 == 0 else "acked"
+        t = None if state == "unconfirmed" else float(i // 3)  # three messages a poll
+        ledger.settle(seg, state, t)
+        expect.append((state, t))
+    assert ledger.runs <= MAX_RUNS
+    assert ledger.totals["pending"] == 0
+    assert ledger.totals["unconfirmed"] == SRT_CHUNK * sum(s == "unconfirmed" for s, _ in expect)
+    for i, (state, t) in enumerate(expect):
+        got_state, got_t = ledger.state_at(i * SRT_CHUNK + SRT_CHUNK - 1)
+        assert got_state == state
+        if state == "acked":
+            assert got_t is not None and got_t >= t  # merged runs keep their latest time
+    recent = len(expect) - 10
+    assert ledger.state_at(recent * SRT_CHUNK) == expect[recent]  # recent runs stay exact
