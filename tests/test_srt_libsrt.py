@@ -21,7 +21,12 @@ import pytest
 from live_helpers import PASSPHRASE, LossyHop, feed, strip_null_tail, udp_port
 
 from scte35lab.live import srtlib
-from scte35lab.live.errors import SrtConnectionError, SrtPassphraseError, SrtUrlError
+from scte35lab.live.errors import (
+    SrtConnectionError,
+    SrtPassphraseError,
+    SrtUrlError,
+    ToolMissingError,
+)
 from scte35lab.live.srt import SRT_CHUNK, SrtEndpoint, SrtListener
 from scte35lab.live.srtsend import MAX_RUNS, DeliveryLedger, LibSrtSender
 
@@ -498,3 +503,9 @@ def test_the_delivery_ledger_stays_bounded_and_keeps_every_state() -> None:
             assert got_t is not None and got_t >= t  # merged runs keep their latest time
     recent = len(expect) - 10
     assert ledger.state_at(recent * SRT_CHUNK) == expect[recent]  # recent runs stay exact
+
+
+def test_a_missing_libsrt_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(srtlib, "LIBRARY_NAMES", ("libsrt-not-installed.so.1.5",))
+    with pytest.raises(ToolMissingError, match=r"libsrt1\.5-gnutls"):
+        srtlib._load_once.__wrapped__()
