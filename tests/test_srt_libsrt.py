@@ -21,9 +21,14 @@ import pytest
 from live_helpers import PASSPHRASE, LossyHop, feed, strip_null_tail, udp_port
 
 from scte35lab.live import srtlib
-from scte35lab.live.errors import SrtConnectionError, SrtPassphraseError, SrtUrlError
+from scte35lab.live.errors import (
+    SrtConnectionError,
+    SrtPassphraseError,
+    SrtUrlError,
+    ToolMissingError,
+)
 from scte35lab.live.srt import SRT_CHUNK, SrtEndpoint, SrtListener
-from scte35lab.live.srtsend import LibSrtSender
+from scte35lab.live.srtsend import MAX_RUNS, DeliveryLedger, LibSrtSender
 
 pytestmark = pytest.mark.usefixtures("no_child_left")
 
@@ -428,3 +433,79 @@ def test_the_passphrase_is_in_no_argv_repr_or_log(caplog: pytest.LogCaptureFixtu
     texts += [str(info.value), repr(wrong), *(r.getMessage() for r in caplog.records)]
     assert caplog.records, "the sender logs its connection"
     assert not [t for t in texts if secret in t]
+
+
+# --------------------------------------------------------------------------- the other senders
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["srt-live-transmit", "ffmpeg"])
+def test_the_child_process_senders_say_written_never_acked(
+    kind: str, tmp_path: Path, source_ts: bytes
+) -> None:
+    from scte35lab.live.ffmpeg import FFmpegSrtSender
+    from scte35lab.live.srt import SrtSender
+
+    port = udp_port()
+    data = source_ts[: len(source_ts) // 6 // 188 * 188]  # one second
+    cls = SrtSender if kind == "srt-live-transmit" else FFmpegSrtSender
+    with SrtListener(port, tmp_path / "rx.ts", passphrase=PASSPHRASE) as listener:
+        sender = cls(_endpoint(port)).start()
+        try:
+            assert sender.acks is False
+            if kind == "ffmpeg":
+                sender.write(data[:SRT_CHUNK])  # FFmpeg opens its output on the first input
+            sender.wait_connected(5)
+            end = sender.write(data[SRT_CHUNK:] if kind == "ffmpeg" else data)
+            deadline = time.monotonic() + 3
+            while sender.delivery(end - end % SRT_CHUNK)[0] == "pending":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert sender.delivery(end)[0] == "pending"  # the partial message waits
+            listener.stop()
+            assert sender.process is not None
+            deadline = time.monotonic() + 8
+            while sender.running:  # it notices the peer is gone when it next sends, and exits
+                assert time.monotonic() < deadline
+                sender.write(data[:SRT_CHUNK])
+                time.sleep(0.02)
+            for _ in range(10):  # the pipe breaks on the first write after the tool exited
+                end = sender.write(data[:SRT_CHUNK])
+                time.sleep(0.02)
+        finally:
+            sender.stop()
+    assert sender.delivery(end) == ("dropped", None)
+    assert sender.delivery(SRT_CHUNK) == ("written", None)
+    assert sender.dropped_bytes >= SRT_CHUNK
+    assert sender.written_bytes >= len(data) - len(data) % SRT_CHUNK
+    states = {sender.delivery(e)[0] for e in range(SRT_CHUNK, end + 1, SRT_CHUNK)}
+    assert states <= {"written", "dropped"}
+
+
+def test_the_delivery_ledger_stays_bounded_and_keeps_every_state() -> None:
+    """Settled runs merge when they share a state and poll; past MAX_RUNS the older half
+    merges by state, so memory stays bounded while no byte changes state."""
+    ledger = DeliveryLedger()
+    segs = [ledger.add(SRT_CHUNK, "pending") for _ in range(3 * MAX_RUNS)]
+    expect = []
+    for i, seg in enumerate(segs):
+        state = "unconfirmed" if i % 997 == 0 else "acked"
+        t = None if state == "unconfirmed" else float(i // 3)  # three messages a poll
+        ledger.settle(seg, state, t)
+        expect.append((state, t))
+    assert ledger.runs <= MAX_RUNS
+    assert ledger.totals["pending"] == 0
+    assert ledger.totals["unconfirmed"] == SRT_CHUNK * sum(s == "unconfirmed" for s, _ in expect)
+    for i, (state, t) in enumerate(expect):
+        got_state, got_t = ledger.state_at(i * SRT_CHUNK + SRT_CHUNK - 1)
+        assert got_state == state
+        if state == "acked":
+            assert got_t is not None and got_t >= t  # merged runs keep their latest time
+    recent = len(expect) - 10
+    assert ledger.state_at(recent * SRT_CHUNK) == expect[recent]  # recent runs stay exact
+
+
+def test_a_missing_libsrt_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(srtlib, "LIBRARY_NAMES", ("libsrt-not-installed.so.1.5",))
+    with pytest.raises(ToolMissingError, match=r"libsrt1\.5-gnutls"):
+        srtlib._load_once.__wrapped__()

@@ -35,6 +35,7 @@ from scte35lab.live.srt import (
     SrtStats,
     TsPipeWriter,
     classify_srt_failure,
+    pipe_delivery,
     srt_error,
     start_fed,
 )
@@ -153,6 +154,7 @@ class FFmpegSrtSender:
     """
 
     stats_available = False
+    acks = False
     tool = "ffmpeg"
 
     def __init__(
@@ -265,6 +267,22 @@ class FFmpegSrtSender:
         if self.writer is None:
             raise SrtConnectionError(f"{self.name} is not started")
         return self.writer.write(data)
+
+    def delivery(self, end: int) -> tuple[str, float | None]:
+        """What became of stream byte ``end - 1``: ``("written", None)`` once FFmpeg's pipe
+        took it, ``("dropped", None)`` if it never will, else ``("pending", None)``. Never
+        ``acked``: FFmpeg does not say."""
+        return pipe_delivery(self.writer, end)
+
+    @property
+    def written_bytes(self) -> int:
+        """Bytes FFmpeg's pipe took (null padding included)."""
+        return 0 if self.writer is None else self.writer.bytes_written
+
+    @property
+    def dropped_bytes(self) -> int:
+        """Bytes given to ``write()`` that never reached FFmpeg."""
+        return 0 if self.writer is None else self.writer.bytes_dropped
 
     @property
     def confirmed_bytes(self) -> int:

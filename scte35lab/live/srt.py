@@ -24,6 +24,7 @@ FFmpeg 5.1's ``srt://`` has no such option and silently ignores it in the URL.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import logging
@@ -560,12 +561,13 @@ class TsPipeWriter(threading.Thread):
 
     Each write is at most three units (3948 bytes, under PIPE_BUF), so the pipe only ever
     holds whole units and a reader taking 1316 bytes at a time gets seven whole TS packets.
-    A full queue drops data rather than stall the pipeline; drops are counted.
+    A full queue drops data rather than stall the pipeline; drops are counted, and the
+    stream offsets they covered kept (:meth:`fate`).
     """
 
     def __init__(self, name: str, max_queue_bytes: int = 4 << 20) -> None:
         super().__init__(name=f"{name}-writer", daemon=True)
-        self._q: queue.Queue[bytes | None] = queue.Queue()
+        self._q: queue.Queue[tuple[int, int, bytes] | None] = queue.Queue()
         self._pending = bytearray()
         self._queued = 0
         self._max = max_queue_bytes
@@ -575,6 +577,31 @@ class TsPipeWriter(threading.Thread):
         self.bytes_written = 0  # bytes the child's pipe took
         self.bytes_dropped = 0
         self.failed: BaseException | None = None
+        self._written_end = 0  # stream offset up to which every block not dropped was written
+        self._dropped_ends: list[int] = []  # dropped ranges [start, end), merged, in order
+        self._dropped_starts: list[int] = []
+
+    def _dropped(self, start: int, end: int) -> None:
+        """Record stream offsets [start, end) as dropped (call with the lock held)."""
+        if end <= start:
+            return
+        starts, ends = self._dropped_starts, self._dropped_ends
+        i = bisect.bisect_left(starts, start)  # a queued block fails after later drops
+        starts.insert(i, start)
+        ends.insert(i, end)
+        for j in (i, i - 1):  # merge with the neighbours it touches
+            if 0 <= j < len(starts) - 1 and ends[j] == starts[j + 1]:
+                ends[j] = ends.pop(j + 1)
+                starts.pop(j + 1)
+
+    def fate(self, end: int) -> str:
+        """What became of stream byte ``end - 1``: ``written`` (the child's pipe took it),
+        ``dropped`` (never given to the child) or ``pending``."""
+        with self._lock:
+            i = bisect.bisect_right(self._dropped_ends, end - 1)
+            if i < len(self._dropped_ends) and self._dropped_starts[i] <= end - 1:
+                return "dropped"
+            return "written" if end <= self._written_end else "pending"
 
     def attach(self, pipe: Any) -> None:
         self._pipe = pipe
@@ -582,6 +609,7 @@ class TsPipeWriter(threading.Thread):
     def write(self, data: bytes) -> int:
         """Queue ``data``; returns the stream offset just past it (in bytes accepted)."""
         with self._lock:
+            start = self.bytes_accepted - len(self._pending)
             self._pending += data
             whole = len(self._pending) - len(self._pending) % SRT_CHUNK
             if whole:
@@ -589,9 +617,10 @@ class TsPipeWriter(threading.Thread):
                 del self._pending[:whole]
                 if self.failed is not None or self._queued + len(block) > self._max:
                     self.bytes_dropped += len(block)
+                    self._dropped(start, start + whole)
                 else:
                     self._queued += len(block)
-                    self._q.put(block)
+                    self._q.put((start, start + whole, block))
             self.bytes_accepted += len(data)
             return self.bytes_accepted
 
@@ -599,12 +628,15 @@ class TsPipeWriter(threading.Thread):
         """Pad what is left to a whole unit with null packets and queue it."""
         with self._lock:
             rem = len(self._pending)
+            start = self.bytes_accepted - rem
             if rem % TS_PACKET:
                 del self._pending[rem - rem % TS_PACKET :]
+                self._dropped(start + len(self._pending), start + rem)  # a torn TS packet
             if self._pending:
+                end = start + len(self._pending)
                 nulls = (SRT_CHUNK - len(self._pending)) // TS_PACKET
                 self._pending += _NULL_PACKET * nulls
-                self._q.put(bytes(self._pending))
+                self._q.put((start, end, bytes(self._pending)))
                 self._pending.clear()
 
     def close(self) -> None:
@@ -612,24 +644,38 @@ class TsPipeWriter(threading.Thread):
 
     def run(self) -> None:
         while True:
-            block = self._q.get()
-            if block is None:
+            item = self._q.get()
+            if item is None:
                 break
+            start, end, block = item  # [start, end): the stream offsets (padding aside)
             with self._lock:
                 self._queued -= len(block)
             if self.failed is not None or self._pipe is None:
                 self.bytes_dropped += len(block)
+                with self._lock:
+                    self._dropped(start, end)
                 continue
             try:
                 for i in range(0, len(block), _MAX_ATOMIC_WRITE):
                     self._pipe.write(block[i : i + _MAX_ATOMIC_WRITE])
                     self.bytes_written += min(_MAX_ATOMIC_WRITE, len(block) - i)
+                with self._lock:
+                    self._written_end = end
             except (BrokenPipeError, OSError, ValueError) as exc:
                 self.failed = exc
                 self.bytes_dropped += len(block)
+                with self._lock:
+                    self._dropped(start, end)
 
 
 _NULL_PACKET = bytes([0x47, 0x1F, 0xFF, 0x10]) + b"\xff" * 184
+
+
+def pipe_delivery(writer: TsPipeWriter | None, end: int) -> tuple[str, float | None]:
+    """``delivery()`` of a sender feeding a child through ``writer``."""
+    if writer is None or not 0 < end <= writer.bytes_accepted:
+        raise ValueError(f"offset {end} is outside the stream written")
+    return writer.fate(end), None
 
 
 class SrtSender:
@@ -637,10 +683,13 @@ class SrtSender:
 
     ``start()`` launches it; ``wait_connected()`` returns once the peer accepted, or raises
     the error that names what went wrong (passphrase, refused, URL). ``write()`` takes TS
-    bytes from any thread. ``stats`` holds the time-normalised statistics.
+    bytes from any thread. ``stats`` holds the time-normalised statistics. It cannot see
+    what the receiver acknowledged (``acks = False``): :meth:`delivery` says ``written``
+    at most.
     """
 
     stats_available = True
+    acks = False
     tool = "srt-live-transmit"
 
     def __init__(
@@ -774,6 +823,22 @@ class SrtSender:
         if self.writer is None:
             raise SrtConnectionError(f"{self.name} is not started")
         return self.writer.write(data)
+
+    def delivery(self, end: int) -> tuple[str, float | None]:
+        """What became of stream byte ``end - 1`` (``write()`` offsets): ``("written", None)``
+        once the tool's pipe took it, ``("dropped", None)`` if it never will, else
+        ``("pending", None)``. Never ``acked``: the tool does not say."""
+        return pipe_delivery(self.writer, end)
+
+    @property
+    def written_bytes(self) -> int:
+        """Bytes the tool's pipe took (null padding included)."""
+        return 0 if self.writer is None else self.writer.bytes_written
+
+    @property
+    def dropped_bytes(self) -> int:
+        """Bytes given to ``write()`` that never reached the tool."""
+        return 0 if self.writer is None else self.writer.bytes_dropped
 
     @property
     def confirmed_bytes(self) -> int:
