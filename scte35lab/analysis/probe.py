@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from scte35lab.analysis.fmp4 import is_fmp4_source, scan_fmp4
 from scte35lab.cue import Cue
 from scte35lab.errors import Scte35Error, StreamError
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
@@ -102,9 +103,17 @@ def probe(
     bytes read so far. ``pids`` limits frames, cues and packets to those PIDs. ``packets``
     builds the per-packet table in the same pass (otherwise ``.packets`` reads again).
     """
+    if is_fmp4_source(source):
+        return probe_fmp4(source)
     pid_set = {int(p) for p in pids} if pids is not None else None
     result = _scan(source, progress=progress, pids=pid_set, packets=packets)
     return Probe(result, source=source, pids=pid_set)
+
+
+def probe_fmp4(source: Source | list) -> Probe:
+    """The tables of a fragmented MP4 / CMAF source (a file, bytes, a list of an init and
+    media segments, or an HLS playlist / MPD of fMP4 segments): see ``analysis.fmp4``."""
+    return Probe(scan_fmp4(source), source=source)
 
 
 def _source_size(source: Source) -> int | None:
@@ -387,8 +396,11 @@ class Probe:
             if prog not in video_of:
                 video_of[prog] = self._video_timeline(prog)
             vpk, vpts = video_of[prog]
-            j = int(np.searchsorted(vpk, cue["packet"], side="left")) - 1
-            arrival = int(vpts[j]) if j >= 0 else None
+            if "arrival_pts" in cue:  # carried outside TS (fMP4): timed by its reader
+                arrival = cue["arrival_pts"]
+            else:
+                j = int(np.searchsorted(vpk, cue["packet"], side="left")) - 1
+                arrival = int(vpts[j]) if j >= 0 else None
             pcr = self._pcr_at(prog, cue["packet"])
             row: dict[str, Any] = {
                 "packet": cue["packet"],

@@ -1,0 +1,170 @@
+"""package_cmaf: cues as emsg (v1 and v0) and an event message track, read back by probe()
+and checked by verify() as in TS."""
+
+from __future__ import annotations
+
+import base64
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from scte35lab import Cue, package_cmaf, probe, probe_playlist, verify
+from scte35lab.mp4.box import parse, walk
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_streams"
+CUES_OK = SAMPLES / "cues_ok.ts"
+NS = {"m": "urn:mpeg:dash:schema:mpd:2011"}
+SCHEME = "urn:scte:scte35:2013:bin"
+
+
+@pytest.fixture(scope="module")
+def v1(tmp_path_factory):
+    return package_cmaf(CUES_OK, tmp_path_factory.mktemp("cmaf1"), event_track=True)
+
+
+@pytest.fixture(scope="module")
+def v0(tmp_path_factory):
+    return package_cmaf(CUES_OK, tmp_path_factory.mktemp("cmaf0"), emsg_version=0)
+
+
+def _distinct(cues) -> list[tuple[str, int]]:
+    seen: dict[str, int] = {}
+    for row in cues.itertuples():
+        seen.setdefault(row.base64, int(row.splice_point))
+    return list(seen.items())
+
+
+def _emsgs(path: Path) -> list:
+    data = path.read_bytes()
+    return [parse(data, h) for h in walk(data) if h.type == b"emsg"]
+
+
+def _video_segments(out: Path) -> list[Path]:
+    return sorted(out.glob("video-*.m4s"))
+
+
+@pytest.mark.parametrize("which", ["v1", "v0"])
+def test_round_trip_ts_to_cmaf_to_probe_gives_the_same_sections_at_the_same_splice_points(
+    which, request
+):
+    pkg = request.getfixturevalue(which)
+    ts = probe(CUES_OK)
+    got = probe(pkg.mpd)
+    emsg_rows = got.cues[got.cues["carriage"] == "emsg"]
+    assert _distinct(emsg_rows) == _distinct(ts.cues)
+    assert set(ts.cues.columns) == set(got.cues.columns)
+    keyframes = set(got.keyframes["pts"].tolist())
+    assert set(emsg_rows["splice_point"].tolist()) <= keyframes
+    assert got.keyframes["pts"].tolist() == ts.keyframes["pts"].tolist()
+    assert len(got.errors) == 0
+    report = verify(got)
+    assert report["ok"].all(), report.attrs["summary"]
+    assert len(report) == {"v1": 6, "v0": 3}[which]  # v1 also has the event track's three
+
+
+def test_emsg_v1_presentation_time_is_the_splice_pts_on_the_90khz_track_timeline(v1):
+    for path in _video_segments(v1.mpd.parent):
+        for box in _emsgs(path):
+            assert (box.version, box.timescale, box.scheme_id_uri) == (1, 90000, SCHEME)
+            sections = {base64.b64decode(b) for b in v1.events["base64"]}
+            assert box.message_data in sections
+            assert box.presentation_time == Cue.decode(box.message_data).splice_point
+
+
+def test_emsg_v0_presentation_time_delta_counts_from_the_segment_start(v0):
+    starts = [900000 + 180000 * k for k in range(5)]  # 2 s segments from PTS 900000
+    for k, path in enumerate(_video_segments(v0.mpd.parent)):
+        for box in _emsgs(path):
+            assert box.version == 0 and box.presentation_time is None
+            splice = Cue.decode(box.message_data).splice_point
+            assert starts[k] + box.presentation_time_delta == splice
+
+
+def test_each_cue_is_carried_from_its_arrival_segment_until_before_its_splice_point(v1):
+    # out/time_signal arrive at 1.0/1.2 s and splice at 6 s; the in arrives at 3 s, splices at 8 s
+    per_segment = [len(_emsgs(p)) for p in _video_segments(v1.mpd.parent)]
+    assert per_segment == [2, 3, 3, 1, 0]
+    assert v1.events.groupby("kind")["segment"].apply(list).to_dict() == {
+        "in": [2, 3, 4],
+        "out": [1, 1, 2, 2, 3, 3],
+    }
+
+
+def test_event_duration_is_the_break_duration_and_ids_stay_unique(v1):
+    # the in shares the out's splice_event_id 100: it gets the next free id
+    boxes = [b for p in _video_segments(v1.mpd.parent) for b in _emsgs(p)]
+    by_section = {b.message_data: (b.id, b.event_duration) for b in boxes}
+    assert sorted(by_section.values()) == [(100, 180000), (200, 180000), (201, 0xFFFFFFFF)]
+
+
+def test_mpd_declares_the_inband_event_stream_on_the_video_adaptation_set(v1):
+    root = ET.parse(v1.mpd).getroot()
+    video = root.find("m:Period/m:AdaptationSet[@contentType='video']", NS)
+    inband = video.findall("m:InbandEventStream", NS)
+    assert [i.get("schemeIdUri") for i in inband] == [SCHEME]
+    tags = [c.tag.rsplit("}", 1)[1] for c in video]
+    assert tags.index("InbandEventStream") < tags.index("Representation")
+    assert not root.findall("m:Period/m:EventStream", NS)
+
+
+def test_event_message_track_carries_the_same_cues_as_emsg(v1):
+    got = probe(v1.mpd)
+    track = got.cues[got.cues["carriage"] == "event_track"]
+    emsg = got.cues[got.cues["carriage"] == "emsg"]
+    assert _distinct(track) == _distinct(emsg)
+    assert track["arrival_pts"].tolist() == emsg["arrival_pts"].tolist()
+    role = got.pids.set_index("pid").loc[int(track["pid"].iloc[0]), "role"]
+    assert role == "scte35"
+
+
+def test_hls_playlists_point_at_the_same_cmaf_segments_with_dateranges(v1):
+    out = v1.mpd.parent
+    text = (out / "video.m3u8").read_text()
+    assert '#EXT-X-MAP:URI="init-video.m4s"' in text and "#EXT-X-VERSION:7" in text
+    assert [ln for ln in text.splitlines() if ln.endswith(".m4s") and "MAP" not in ln] == [
+        p.name for p in _video_segments(out)
+    ]
+    master = v1.playlist.read_text()
+    assert "video.m3u8" in master and 'URI="audio.m3u8"' in master
+    tags = probe_playlist(out / "video.m3u8")
+    assert set(tags["base64"]) == {b for b, _ in _distinct(probe(CUES_OK).cues)}
+    from_master = probe(v1.playlist)
+    assert _distinct(from_master.cues) == _distinct(probe(CUES_OK).cues)
+
+
+def test_a_segment_list_and_a_single_segment_probe_too(v1):
+    out = v1.mpd.parent
+    files = [out / "init-video.m4s", *_video_segments(out)]
+    p = probe(files)
+    assert verify(p)["ok"].all()
+    joined = b"".join(f.read_bytes() for f in files)
+    assert probe(joined).cues["base64"].tolist() == p.cues["base64"].tolist()
+
+
+def test_emsg_time_that_disagrees_with_the_section_is_an_error_row(v1, tmp_path):
+    out = v1.mpd.parent
+    seg = (out / "video-00001.m4s").read_bytes()
+    hdr = next(h for h in walk(seg) if h.type == b"emsg")
+    at = hdr.start + 4 + 4  # version/flags, timescale, then presentation_time
+    moved = int.from_bytes(seg[at : at + 8], "big") + 3600
+    bad = seg[:at] + moved.to_bytes(8, "big") + seg[at + 8 :]
+    p = probe([(out / "init-video.m4s").read_bytes(), bad])
+    errors = p.errors[p.errors["type"] == "emsg_time_mismatch"]
+    assert len(errors) == 1 and "+0.040 s" in errors["detail"].iloc[0]
+
+
+def test_pts_wrap_keeps_the_64_bit_presentation_time_and_verifies(tmp_path):
+    pkg = package_cmaf(SAMPLES / "pts_wrap.ts", tmp_path)
+    boxes = [b for p in _video_segments(tmp_path) for b in _emsgs(p)]
+    assert boxes and all(b.presentation_time >= 2**33 for b in boxes)
+    got = probe(pkg.mpd)
+    assert _distinct(got.cues) == _distinct(probe(SAMPLES / "pts_wrap.ts").cues)
+    assert verify(got)["ok"].all()
+
+
+def test_bad_options_are_named():
+    with pytest.raises(ValueError, match="emsg_version must be 0 or 1"):
+        package_cmaf(CUES_OK, "/nonexistent", emsg_version=2)
+    with pytest.raises(ValueError, match="nothing would carry the cues"):
+        package_cmaf(CUES_OK, "/nonexistent", emsg_boxes=False)
