@@ -57,7 +57,7 @@ def is_fmp4_source(source: Any) -> bool:
 def scan_fmp4(source: Any) -> ScanResult:
     """Read an fMP4/CMAF source into a scan result (see the module docstring); its cues carry
     their own ``arrival_pts`` (segment start), which ``Probe`` takes as given."""
-    sequences, _ = _sequences(source)
+    sequences, _ = file_sequences(source)
     result = ScanResult(packet_columns={})
     frames: dict[str, list[np.ndarray]] = {}
     base = 0
@@ -70,7 +70,7 @@ def scan_fmp4(source: Any) -> ScanResult:
     return result
 
 
-def _sequences(source: Any) -> tuple[list[list[bytes]], str]:
+def file_sequences(source: Any) -> tuple[list[list[bytes]], str]:
     """The file sequences to read (each: init and media segments, in order), and a name."""
     if isinstance(source, bytes | bytearray | memoryview):
         return [[bytes(source)]], f"<{type(source).__name__}>"
@@ -261,4 +261,4 @@ def _check_time(msg, section: bytes, errors: list[dict[str, Any]], base: int, pi
     )
 
 
-__all__ = ["is_fmp4_source", "scan_fmp4"]
+__all__ = ["file_sequences", "is_fmp4_source", "scan_fmp4"]

@@ -9,7 +9,7 @@ shaped like ``probe(...).cues``.
 
 from __future__ import annotations
 
-from scte35lab.manifest.cmaf import CmafPackage, package_cmaf
+from scte35lab.manifest.cmaf import CmafPackage, cmaf_to_ts, package_cmaf
 from scte35lab.manifest.dash import DashPackage, package_dash
 from scte35lab.manifest.hls import HlsLive, HlsPackage, package_hls
 from scte35lab.manifest.readmpd import probe_mpd
@@ -20,6 +20,7 @@ __all__ = [
     "DashPackage",
     "HlsLive",
     "HlsPackage",
+    "cmaf_to_ts",
     "package_cmaf",
     "package_dash",
     "package_hls",

@@ -12,6 +12,9 @@ from the segment's earliest presentation time. ``event_duration`` is the break o
 duration; ``id`` is the event id, made unique where an out and its in share one (a player
 takes two messages with one id as one event). The MPD signals ``InbandEventStream``; the HLS
 playlists keep ``#EXT-X-DATERANGE`` for the same cues.
+
+:func:`cmaf_to_ts` goes the other way: the media remuxed to TS, and the sections carried in
+``emsg`` boxes or an event track injected unchanged on a SCTE-35 PID.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 from scte35lab.analysis import probe
+from scte35lab.analysis.fmp4 import file_sequences, is_fmp4_source
 from scte35lab.cue import Cue
-from scte35lab.errors import Scte35Error
-from scte35lab.manifest.dash import MPD_NS, _add_event_streams, _timeline, write_media
+from scte35lab.errors import ComponentError, Scte35Error, StreamError
+from scte35lab.manifest.dash import MPD_NS, _add_event_streams, _ffmpeg, _timeline, write_media
 from scte35lab.manifest.hls import TAGS, HlsWriter
 from scte35lab.manifest.segment import CueEvent, Segment, classify
 from scte35lab.mp4 import boxes as bx
@@ -41,6 +47,7 @@ from scte35lab.mp4.write import (
     event_track_segment,
     insert_emsg,
 )
+from scte35lab.ts.inject import inject
 from scte35lab.ts.pes import CLOCK, pts_diff
 
 log = logging.getLogger(__name__)
@@ -356,3 +363,53 @@ def _write_hls(
     master = out / master_name
     master.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return master
+
+
+def cmaf_to_ts(
+    source: str | os.PathLike | list,
+    dst: str | os.PathLike,
+    *,
+    preroll: float = 4.0,
+    repeat_every: float | None = 1.0,
+    timeout: float = 600.0,
+) -> pd.DataFrame:
+    """Turn CMAF back into TS: remux its media (FFmpeg, timestamps kept) and inject every
+    distinct SCTE-35 section its ``emsg`` boxes / event track carry, unchanged, on a SCTE-35
+    PID at its own splice point (``preroll`` ahead, repeated every ``repeat_every`` s).
+
+    ``source`` is anything ``probe()`` reads as fMP4 (MPD, playlist, segment list).
+    Returns :func:`scte35lab.inject`'s table, one row per cue.
+    """
+    if not is_fmp4_source(source):
+        raise StreamError(f"{source!r} is not fragmented MP4 (or a manifest of it)")
+    p = probe(source)
+    groups, _ = file_sequences(source)
+    sections = list(dict.fromkeys(base64.b64decode(b) for b in p.cues[p.cues["crc_ok"]]["base64"]))
+    cues = [Cue.decode(s) for s in sections]
+    roles = {int(r.pid) // 256: str(r.role) for r in p.pids.itertuples()}
+    with tempfile.TemporaryDirectory(prefix="cmaf2ts-") as tmp:
+        cmd = [_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-copyts"]
+        maps: list[str] = []
+        for n, parts in enumerate(groups):
+            if roles.get(n) not in ("video", "audio"):
+                continue  # event message tracks: their cues are injected below
+            path = Path(tmp) / f"track{n}.mp4"
+            with open(path, "wb") as f:
+                for part in parts:
+                    f.write(part)
+            cmd += ["-i", str(path)]
+            maps += ["-map", f"{len(maps) // 2}:0"]
+        if not maps:
+            raise StreamError(f"{source!r}: no audio or video track to remux")
+        remux = Path(tmp) / "remux.ts"
+        cmd += [*maps, "-c", "copy", "-muxdelay", "0", "-muxpreload", "0", "-pcr_period", "20"]
+        cmd += ["-f", "mpegts"]
+        cmd.append(str(remux))
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ComponentError(f"ffmpeg remux took longer than {timeout:g} s") from exc
+        if run.returncode != 0:
+            tail = " | ".join((run.stderr or "").strip().splitlines()[-3:])
+            raise ComponentError(f"ffmpeg remux failed ({run.returncode}): {tail}")
+        return inject(remux, dst, cues, preroll=preroll, repeat_every=repeat_every)
