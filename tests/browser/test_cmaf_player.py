@@ -1,0 +1,46 @@
+"""dash.js in headless Chromium plays what package_cmaf wrote and fires each inband SCTE-35
+event (emsg, urn:scte:scte35:2013:bin) at its splice point, version 1 and version 0."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import HERE, play
+
+from scte35lab import package_cmaf, probe
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_streams"
+CUES_OK = SAMPLES / "cues_ok.ts"
+SCHEME = "urn:scte:scte35:2013:bin"
+FRAME = 1 / 25  # cues_ok.ts is 25 fps
+
+
+@pytest.fixture(scope="module", params=[1, 0], ids=["emsg-v1", "emsg-v0"])
+def played(request, chromium, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp(f"cmaf-site-v{request.param}")
+    package_cmaf(CUES_OK, root / "cmaf", segment=2.0, emsg_version=request.param)
+    shutil.copyfile(HERE / "cmaf.html", root / "cmaf.html")
+    out = play(chromium, root, "cmaf.html", "cmaf/manifest.mpd", seconds=20)
+    assert out["error"] is None, (out["error"], out["console"][-10:])
+    return out
+
+
+def _sections() -> list[str]:
+    return list(dict.fromkeys(probe(CUES_OK).cues["base64"]))
+
+
+def test_dashjs_receives_each_emsg_once_with_the_section_bit_exact(played):
+    got = [e for e in played["received"] if e["scheme"] == SCHEME]
+    assert sorted(e["messageData"] for e in got) == sorted(_sections()), played["received"]
+    times = sorted(round(e["calculatedPresentationTime"], 6) for e in got)
+    assert times == [6.0, 6.0, 8.0]
+
+
+def test_dashjs_fires_each_event_within_one_frame_of_its_splice_point(played):
+    started = played["started"]
+    assert sorted(e["messageData"] for e in started) == sorted(_sections())
+    for e in started:
+        late = e["currentTime"] - e["calculatedPresentationTime"]
+        assert -1e-6 <= late <= FRAME, e
