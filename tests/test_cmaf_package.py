@@ -11,6 +11,7 @@ import pytest
 
 from scte35lab import Cue, package_cmaf, probe, probe_playlist, verify
 from scte35lab.mp4.box import parse, walk
+from scte35lab.mp4.read import read_fragmented
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_streams"
 CUES_OK = SAMPLES / "cues_ok.ts"
@@ -168,3 +169,19 @@ def test_bad_options_are_named():
         package_cmaf(CUES_OK, "/nonexistent", emsg_version=2)
     with pytest.raises(ValueError, match="nothing would carry the cues"):
         package_cmaf(CUES_OK, "/nonexistent", emsg_boxes=False)
+
+
+def test_event_track_is_an_evte_meta_track_with_emeb_where_no_cue_is_carried_23001_18(v1):
+    out = v1.mpd.parent
+    init = (out / "init-event.m4s").read_bytes()
+    assert b"evte" in init and b"silb" in init and SCHEME.encode() in init
+    segments = sorted(out.glob("event-*.m4s"))
+    frag = read_fragmented([init, *(p.read_bytes() for p in segments)])
+    (track,) = frag.tracks.values()
+    assert (track.handler, track.sample_entry, track.timescale) == ("meta", "evte", 90000)
+    per_segment = [sum(m.segment == k for m in frag.messages) for k in range(len(segments))]
+    assert per_segment == [2, 3, 3, 1, 0]
+    assert segments[-1].read_bytes().endswith(b"\x00\x00\x00\x08emeb")
+    root = ET.parse(v1.mpd).getroot()
+    meta = root.find("m:Period/m:AdaptationSet[@contentType='metadata']", NS)
+    assert meta.find("m:Representation", NS).get("codecs") == "evte"
