@@ -185,3 +185,26 @@ def test_event_track_is_an_evte_meta_track_with_emeb_where_no_cue_is_carried_230
     root = ET.parse(v1.mpd).getroot()
     meta = root.find("m:Period/m:AdaptationSet[@contentType='metadata']", NS)
     assert meta.find("m:Representation", NS).get("codecs") == "evte"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"), [("cue_off_idr", "off_idr"), ("cue_out_no_in", "unpaired")]
+)
+def test_verify_finds_the_same_fault_in_cmaf_as_in_the_ts(tmp_path, name, reason):
+    src = SAMPLES / f"{name}.ts"
+    pkg = package_cmaf(src, tmp_path)
+    ts, cmaf = verify(probe(src)), verify(probe(pkg.mpd))
+    assert ts["reasons"].tolist() == cmaf["reasons"].tolist() == [reason]
+    assert ts["splice_point"].tolist() == cmaf["splice_point"].tolist()
+
+
+def test_cmaf_arrival_is_the_carrying_segment_start_so_preroll_is_never_less_than_in_ts(tmp_path):
+    # cue_late.ts: the cue comes 3.x s before its splice point in TS; its emsg rides in the
+    # segment that contains that moment, which a player has before it plays that segment
+    src = SAMPLES / "cue_late.ts"
+    pkg = package_cmaf(src, tmp_path)
+    ts, cmaf = probe(src).cues, probe(pkg.mpd).cues
+    first = cmaf.iloc[0]
+    assert first["arrival_time"] <= ts["arrival_time"].min()
+    assert first["arrival_time"] % 2.0 == 0  # a 2 s segment boundary
+    assert first["preroll"] >= ts["preroll"].max()

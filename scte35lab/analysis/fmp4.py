@@ -22,7 +22,7 @@ import numpy as np
 
 from scte35lab.cue import Cue
 from scte35lab.cue.crc import crc32_mpeg2
-from scte35lab.errors import StreamError
+from scte35lab.errors import Scte35Error, StreamError
 from scte35lab.mp4.boxes import NON_SYNC
 from scte35lab.mp4.read import SCTE35_SCHEMES, Fragmented, is_iso_bmff, read_fragmented
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
@@ -242,8 +242,8 @@ def _check_time(msg, section: bytes, errors: list[dict[str, Any]], base: int, pi
         return
     try:
         point = Cue.decode(section, check_crc=False).splice_point
-    except ValueError:
-        return
+    except Scte35Error:
+        return  # the cue row already says why the section does not decode
     if point is None or pts_diff(msg.time % PTS_WRAP, point) == 0:
         return
     errors.append(

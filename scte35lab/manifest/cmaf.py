@@ -20,6 +20,7 @@ playlists keep ``#EXT-X-DATERANGE`` for the same cues.
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 import os
 import subprocess
@@ -112,7 +113,7 @@ def package_cmaf(
     video_set, video_tmpl = _adaptation_set(tree, "video")
     scale = int(video_tmpl.get("timescale"))
     if scale != TIMESCALE:
-        raise Scte35Error(f"ffmpeg wrote a video timescale of {scale}, not {TIMESCALE}")
+        raise ComponentError(f"ffmpeg wrote a video timescale of {scale}, not {TIMESCALE}")
     spans = _timeline(video_tmpl)  # (start, duration) per segment, in PTS ticks
     cues = _cues(p, zero)
     rows: list[dict] = []
@@ -127,6 +128,14 @@ def package_cmaf(
         boxes = []
         for c in carried[k]:
             ev = c.event
+            if emsg_boxes and emsg_version == 0 and ev.splice < start:
+                log.warning(
+                    "cue splicing at %.3f s is before segment %d: emsg version 0 cannot time it "
+                    "there (its delta is unsigned); not carried in that segment",
+                    (ev.splice - zero) / CLOCK,
+                    k + 1,
+                )
+                continue
             rows.append(_row(k, start, c, emsg_version if emsg_boxes else None, zero))
             if emsg_boxes:
                 boxes.append(
@@ -305,7 +314,7 @@ def _write_event_track(
         },
     )
     timeline = video_tmpl.find(f"{{{MPD_NS}}}SegmentTimeline")
-    tmpl.append(timeline.__copy__())
+    tmpl.append(copy.deepcopy(timeline))
 
 
 def _write_hls(
