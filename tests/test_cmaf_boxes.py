@@ -227,3 +227,20 @@ def test_a_truncated_segment_keeps_what_came_before_and_says_where_it_broke():
     frag = read_fragmented([init, seg, seg[:40]])
     assert len(frag.samples["pts"]) == 1
     assert frag.errors and "runs" in frag.errors[0]["detail"]
+
+
+def test_elst_version_0_and_1_carry_a_signed_media_time_14496_12_8_6_6():
+    for version in (0, 1):
+        box = bx.EditList(
+            version=version,
+            entry_count=2,
+            entries=[
+                bx.EditListEntry(segment_duration=1000, media_time=-1),
+                bx.EditListEntry(segment_duration=0, media_time=7200),
+            ],
+        )
+        data = encode_box(box)
+        width = 16 if version else 8
+        assert len(data) == 8 + 4 + 4 + 2 * (width + 4)
+        back = _one(data)[1]
+        assert [e.media_time for e in back.entries] == [-1, 7200]

@@ -4,12 +4,13 @@ and checked by verify() as in TS."""
 from __future__ import annotations
 
 import base64
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from scte35lab import Cue, package_cmaf, probe, probe_playlist, verify
+from scte35lab import Cue, inject, package_cmaf, probe, probe_playlist, verify
 from scte35lab.mp4.box import parse, walk
 from scte35lab.mp4.read import read_fragmented
 
@@ -208,3 +209,28 @@ def test_cmaf_arrival_is_the_carrying_segment_start_so_preroll_is_never_less_tha
     assert first["arrival_time"] <= ts["arrival_time"].min()
     assert first["arrival_time"] % 2.0 == 0  # a 2 s segment boundary
     assert first["preroll"] >= ts["preroll"].max()
+
+
+def test_b_frames_edit_list_is_applied_so_frames_and_cues_keep_the_ts_pts(tmp_path):
+    # FFmpeg's mp4 muxer shifts B-frame video by a composition offset and undoes it with an
+    # edit list (14496-12 8.6.6); presentation times must come out as the TS PTS again
+    plain, cued = tmp_path / "bf.ts", tmp_path / "bf_cues.ts"
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25"]
+    cmd += ["-t", "8", "-c:v", "libx264", "-g", "25", "-sc_threshold", "0", "-bf", "2"]
+    cmd += ["-output_ts_offset", "10", "-muxdelay", "0", "-muxpreload", "0", str(plain)]
+    subprocess.run(cmd, check=True, timeout=60)
+    zero = probe(plain).zero_pts
+    out = Cue.splice_insert(5, pts_time=zero + 5 * 90000, break_duration=90000)
+    back = Cue.splice_insert(5, out_of_network=False, pts_time=zero + 6 * 90000)
+    inject(plain, cued, [out, back])
+    ts = probe(cued)
+    assert (ts.video["pts"] != ts.video["dts"]).any()  # there are B-frames
+    for version in (1, 0):
+        pkg = package_cmaf(cued, tmp_path / f"v{version}", emsg_version=version)
+        init = (tmp_path / f"v{version}" / "init-video.m4s").read_bytes()
+        assert b"elst" in init
+        got = probe(pkg.mpd)
+        assert sorted(got.video["pts"].tolist()) == sorted(ts.video["pts"].tolist())
+        assert got.keyframes["pts"].tolist() == ts.keyframes["pts"].tolist()
+        assert len(got.errors) == 0
+        assert verify(got)["ok"].all()

@@ -257,6 +257,40 @@ class SampleSize(Box):
     entries: bytes = b""
 
 
+@structure
+class EditListEntry(Struct):
+    """One entry of an ``elst``: a span of the presentation, and where in the media it starts
+    (``media_time`` -1 = an empty edit)."""
+
+    LAYOUT = (
+        If(
+            "version == 1",
+            (u("segment_duration", 64), signed("media_time", 64)),
+            (u("segment_duration", 32), signed("media_time", 32)),
+        ),
+        signed("media_rate_integer", 16),
+        signed("media_rate_fraction", 16),
+    )
+
+    segment_duration: int = 0
+    media_time: int = 0
+    media_rate_integer: int = 1
+    media_rate_fraction: int = 0
+
+
+@box
+class EditList(Box):
+    """``elst`` (14496-12 8.6.6): maps the media timeline onto the presentation."""
+
+    TYPE = b"elst"
+    LAYOUT = (*FULL, u("entry_count", 32), Repeat("entries", EditListEntry, "entry_count"))
+
+    version: int = 0
+    flags: int = 0
+    entry_count: int = 0
+    entries: list = None  # type: ignore[assignment]
+
+
 @box
 class TrackExtends(Box):
     """``trex`` (14496-12 8.8.3): the defaults a fragment's samples fall back on."""

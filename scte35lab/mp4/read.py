@@ -52,6 +52,7 @@ class Track:
     timescale: int
     sample_entry: str
     defaults: bx.TrackExtends = field(default_factory=bx.TrackExtends)
+    shift: int = 0  # edit list: presentation time = decode + composition offset + shift
 
     @property
     def codec(self) -> str:
@@ -290,7 +291,10 @@ def _top(st: _State, data: memoryview, hdr: BoxHeader, base: int) -> None:
 
 def _moov(st: _State, data: memoryview, moov: BoxHeader) -> None:
     trex: dict[int, bx.TrackExtends] = {}
+    movie_scale = 1000
     for child in children(data, moov):
+        if child.type == b"mvhd":
+            movie_scale = parse(data, child).timescale or 1000
         if child.type == b"mvex":
             for t in children(data, child):
                 if t.type == b"trex":
@@ -325,7 +329,24 @@ def _moov(st: _State, data: memoryview, moov: BoxHeader) -> None:
             timescale,
             entry,
             trex.get(track_id, bx.TrackExtends(track_ID=track_id)),
+            _edit_shift(data, trak, timescale, movie_scale),
         )
+
+
+def _edit_shift(data: memoryview, trak: BoxHeader, timescale: int, movie_scale: int) -> int:
+    """Media ticks to add to decode + composition time to get presentation time: the empty
+    edits before the first media edit, minus that edit's ``media_time`` (14496-12 8.6.6)."""
+    edts = first(data, trak, b"edts")
+    elst = first(data, edts, b"elst") if edts is not None else None
+    if elst is None:
+        return 0
+    empty = 0
+    for entry in parse(data, elst).entries:
+        if entry.media_time == -1:
+            empty += entry.segment_duration
+            continue
+        return empty * timescale // movie_scale - entry.media_time
+    return empty * timescale // movie_scale
 
 
 def _moof(st: _State, data: memoryview, moof: BoxHeader, base: int) -> None:
@@ -371,7 +392,7 @@ def _moof(st: _State, data: memoryview, moof: BoxHeader, base: int) -> None:
                 cto = s.sample_composition_time_offset or 0
                 c["track_id"].append(tfhd.track_ID)
                 c["decode"].append(decode)
-                c["pts"].append(decode + cto)
+                c["pts"].append(decode + cto + track.shift)
                 c["duration"].append(duration)
                 c["size"].append(size)
                 c["flags"].append(flags)
