@@ -4,7 +4,10 @@ and checked by verify() as in TS."""
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
 import subprocess
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -234,3 +237,26 @@ def test_b_frames_edit_list_is_applied_so_frames_and_cues_keep_the_ts_pts(tmp_pa
         assert got.keyframes["pts"].tolist() == ts.keyframes["pts"].tolist()
         assert len(got.errors) == 0
         assert verify(got)["ok"].all()
+
+
+def test_probe_reads_cmaf_over_http_from_the_mpd_and_the_master_playlist(v1):
+    handler = functools.partial(_Quiet, directory=str(v1.mpd.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        local = probe(v1.mpd)
+        remote = probe(f"{base}/manifest.mpd")
+        assert remote.cues["base64"].tolist() == local.cues["base64"].tolist()
+        assert remote.cues["arrival_pts"].tolist() == local.cues["arrival_pts"].tolist()
+        assert verify(probe(f"{base}/master.m3u8"))["ok"].all()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.error
+import urllib.parse
+import urllib.request
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -30,6 +33,15 @@ from scte35lab.ts.scan import PidInfo, ScanResult
 
 MPD_NS = "{urn:mpeg:dash:schema:mpd:2011}"
 _MANIFEST = (".m3u8", ".m3u", ".mpd")
+FETCH_TIMEOUT = 10.0
+
+
+def _is_url(path: str) -> bool:
+    return urllib.parse.urlsplit(path).scheme in ("http", "https")
+
+
+def _is_manifest(path: str) -> bool:
+    return urllib.parse.urlsplit(path).path.lower().endswith(_MANIFEST)
 
 
 def is_fmp4_source(source: Any) -> bool:
@@ -41,10 +53,15 @@ def is_fmp4_source(source: Any) -> bool:
         return is_iso_bmff(bytes(source[:8]))
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
-        if path.lower().endswith(_MANIFEST):
+        if _is_manifest(path):
             try:
                 return bool(_manifest_parts(path))
-            except (OSError, StreamError, ET.ParseError):
+            except (OSError, StreamError, ET.ParseError, UnicodeDecodeError):
+                return False
+        if _is_url(path):
+            try:
+                return is_iso_bmff(_read(path)[:8])
+            except StreamError:
                 return False
         try:
             with open(path, "rb") as f:
@@ -79,7 +96,7 @@ def file_sequences(source: Any) -> tuple[list[list[bytes]], str]:
             raise StreamError("probe: an empty list of fMP4 files")
         return [[_read(s) for s in source]], f"{os.fspath(source[0])} (+{len(source) - 1} files)"
     path = os.fspath(source)
-    if path.lower().endswith(_MANIFEST):
+    if _is_manifest(path):
         groups = _manifest_parts(path)
         if not groups:
             raise StreamError(f"{path}: its segments are not fMP4 (no init segment)")
@@ -88,8 +105,15 @@ def file_sequences(source: Any) -> tuple[list[list[bytes]], str]:
 
 
 def _read(location: Any) -> bytes:
+    """The bytes of a path or http(s) URL (bytes pass through); a clear error if unreadable."""
     if isinstance(location, bytes | bytearray | memoryview):
         return bytes(location)
+    if isinstance(location, str) and _is_url(location):
+        try:
+            with urllib.request.urlopen(location, timeout=FETCH_TIMEOUT) as resp:
+                return resp.read()
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise StreamError(f"cannot fetch {location}: {exc}") from exc
     try:
         with open(location, "rb") as f:
             return f.read()
@@ -105,12 +129,16 @@ def _manifest_parts(path: str) -> list[list[str]]:
 
 
 def _join(base: str, ref: str) -> str:
-    return ref if os.path.isabs(ref) else os.path.join(os.path.dirname(base), ref)
+    """A URI in a manifest, resolved against the manifest's own location."""
+    if _is_url(ref) or os.path.isabs(ref):
+        return ref
+    if _is_url(base):
+        return urllib.parse.urljoin(base, ref)
+    return os.path.join(os.path.dirname(base), ref)
 
 
 def _playlist_parts(path: str) -> list[list[str]]:
-    with open(path, encoding="utf-8") as f:
-        lines = [ln.strip() for ln in f]
+    lines = [ln.strip() for ln in _read(path).decode("utf-8").splitlines()]
     if lines[:1] != ["#EXTM3U"]:
         raise StreamError(f"{path}: not an HLS playlist")
     if any(ln.startswith("#EXT-X-STREAM-INF") for ln in lines):
@@ -138,7 +166,7 @@ def _playlist_parts(path: str) -> list[list[str]]:
 
 
 def _mpd_parts(path: str) -> list[list[str]]:
-    root = ET.parse(path).getroot()
+    root = ET.fromstring(_read(path))
     if root.tag != f"{MPD_NS}MPD":
         raise StreamError(f"{path}: not an MPD")
     out: list[list[str]] = []
