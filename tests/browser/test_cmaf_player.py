@@ -44,3 +44,23 @@ def test_dashjs_fires_each_event_within_one_frame_of_its_splice_point(played):
     for e in started:
         late = e["currentTime"] - e["calculatedPresentationTime"]
         assert -1e-6 <= late <= FRAME, e
+
+
+@pytest.fixture(scope="module")
+def hls_played(chromium, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("cmaf-hls-site")
+    package_cmaf(CUES_OK, root / "cmaf", segment=2.0)
+    out = play(chromium, root, "hls.html", "cmaf/master.m3u8")
+    assert out["error"] is None, (out["error"], out["console"][-10:])
+    return out
+
+
+def test_hlsjs_plays_the_same_cmaf_segments_and_fires_the_dateranges_on_time(hls_played):
+    ranges = {r["id"]: r for r in hls_played["dateRanges"]}
+    assert set(ranges) == {"splice-100", "seg-200"}
+    assert all(r["startTime"] == 6.0 for r in ranges.values())
+    fired = {k: v for k, v in hls_played["cues"].items() if v["key"] == "SCTE35-OUT"}
+    assert set(fired) == {"splice-100/SCTE35-OUT", "seg-200/SCTE35-OUT"}, hls_played["cues"]
+    for cue in fired.values():
+        assert 0 <= cue["currentTime"] - 6.0 <= 0.25, cue
+    assert hls_played["video"]["currentTime"] > 8.0  # fMP4 video really played through
