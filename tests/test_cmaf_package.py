@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from scte35lab import Cue, inject, package_cmaf, probe, probe_playlist, verify
+from scte35lab.errors import StreamError
 from scte35lab.mp4.box import parse, walk
 from scte35lab.mp4.read import read_fragmented
 
@@ -260,3 +261,13 @@ def test_probe_reads_cmaf_over_http_from_the_mpd_and_the_master_playlist(v1):
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+def test_a_media_segment_without_its_init_and_a_plain_mp4_are_named_errors(v1, tmp_path):
+    with pytest.raises(StreamError, match="no init segment"):
+        probe(v1.mpd.parent / "video-00002.m4s")
+    plain = tmp_path / "plain.mp4"
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(CUES_OK), "-c", "copy", "-t", "1", str(plain)]
+    subprocess.run(cmd, check=True, timeout=60)
+    with pytest.raises(StreamError, match="not a fragmented MP4"):
+        probe(plain)

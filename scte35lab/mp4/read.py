@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from scte35lab.errors import StreamError
 from scte35lab.mp4 import boxes as bx
 from scte35lab.mp4.box import BoxError, BoxHeader, children, first, parse, walk
 
@@ -146,7 +147,8 @@ def read_fragmented(parts: bytes | Iterable[bytes]) -> Fragmented:
     """Read an fMP4 given as bytes, or as its parts in order (init segment, media segments).
 
     A damaged or truncated box ends the reading where it is, with an ``errors`` row; what was
-    read before it is kept.
+    read before it is kept. A file that is not fragmented, or fragments without the init
+    segment that declares their track, raise ``StreamError``.
     """
     if isinstance(parts, bytes | bytearray | memoryview):
         parts = [bytes(parts)]
@@ -290,6 +292,11 @@ def _top(st: _State, data: memoryview, hdr: BoxHeader, base: int) -> None:
 
 
 def _moov(st: _State, data: memoryview, moov: BoxHeader) -> None:
+    if first(data, moov, b"mvex") is None:
+        raise StreamError(
+            "not a fragmented MP4 (its moov has no mvex): only fragmented MP4 is read "
+            "(CMAF, DASH or HLS fMP4 segments)"
+        )
     trex: dict[int, bx.TrackExtends] = {}
     movie_scale = 1000
     for child in children(data, moov):
@@ -359,9 +366,9 @@ def _moof(st: _State, data: memoryview, moof: BoxHeader, base: int) -> None:
         tfhd: bx.TrackFragmentHeader = parse(data, tfhd_h)
         track = st.tracks.get(tfhd.track_ID)
         if track is None:
-            raise BoxError(
+            raise StreamError(
                 f"fragment at byte {base + moof.offset} is for track {tfhd.track_ID}, "
-                "which no init segment (moov) declares"
+                "which no init segment (moov) declares: give the init segment first"
             )
         defaults = track.defaults
         tfdt_h = first(data, traf, b"tfdt")
