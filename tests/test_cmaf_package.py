@@ -155,9 +155,15 @@ def test_emsg_time_that_disagrees_with_the_section_is_an_error_row(v1, tmp_path)
     at = hdr.start + 4 + 4  # version/flags, timescale, then presentation_time
     moved = int.from_bytes(seg[at : at + 8], "big") + 3600
     bad = seg[:at] + moved.to_bytes(8, "big") + seg[at + 8 :]
-    p = probe([(out / "init-video.m4s").read_bytes(), bad])
+    init = (out / "init-video.m4s").read_bytes()
+    rest = [f.read_bytes() for f in _video_segments(out)[1:]]
+    p = probe([init, bad, *rest])
     errors = p.errors[p.errors["type"] == "emsg_time_mismatch"]
     assert len(errors) == 1 and "+0.040 s" in errors["detail"].iloc[0]
+    # the splice point is where a player acts: the emsg's time, one frame off the IDR here
+    row = p.cues[p.cues["offset"] == len(init) + hdr.offset]
+    assert row["splice_point"].tolist() == [moved]
+    assert "off_idr" in ",".join(verify(p)["reasons"])
 
 
 def test_pts_wrap_keeps_the_64_bit_presentation_time_and_verifies(tmp_path):

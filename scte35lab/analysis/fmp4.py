@@ -7,8 +7,9 @@ HLS playlist / DASH MPD whose segments are fMP4. Each track is a row of ``.pids`
 ``.frames`` come from the sample tables (``keyframe``: ``sample_is_non_sync_sample`` is 0);
 ``.cues`` has a row per SCTE-35 event message (``carriage`` ``emsg`` or ``event_track``) whose
 arrival is the earliest presentation time of the segment that carries it (an event track
-sample's own time) and whose splice point is read from the section, as in TS. An ``emsg``
-whose presentation time is not the section's splice point is an ``errors`` row.
+sample's own time) and whose splice point is the message's presentation time, where a player
+acts on it (the other columns come from the section, as in TS). A message whose presentation
+time is not the section's own splice point is also an ``errors`` row.
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ def _add(
                 "section": section,
                 "crc_ok": len(section) >= 4 and crc32_mpeg2(section) == 0,
                 "arrival_pts": None if msg.arrival is None else msg.arrival % PTS_WRAP,
+                "splice_point": None if msg.time is None else msg.time % PTS_WRAP,
             }
         )
         _check_time(msg, section, errors, base, pid)

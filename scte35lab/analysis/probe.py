@@ -418,6 +418,8 @@ class Probe:
                 "base64": base64.b64encode(cue["section"]).decode("ascii"),
             }
             row.update(_cue_fields(cue["section"]))
+            if cue.get("splice_point") is not None:  # fMP4: the event's own presentation time
+                row["splice_point"] = cue["splice_point"]
             sp = row.get("splice_point")
             row["splice_time"] = None if sp is None or zero is None else pts_diff(sp, zero) / CLOCK
             row["preroll"] = (
