@@ -277,3 +277,15 @@ def test_a_media_segment_without_its_init_and_a_plain_mp4_are_named_errors(v1, t
     subprocess.run(cmd, check=True, timeout=60)
     with pytest.raises(StreamError, match="not a fragmented MP4"):
         probe(plain)
+
+
+def test_an_open_fmp4_file_object_probes_like_its_path(v1, tmp_path):
+    out = v1.mpd.parent
+    joined = tmp_path / "video.mp4"
+    joined.write_bytes(
+        b"".join(p.read_bytes() for p in [out / "init-video.m4s", *_video_segments(out)])
+    )
+    with open(joined, "rb") as f:
+        from_file = probe(f)
+    assert from_file.cues["base64"].tolist() == probe(joined).cues["base64"].tolist()
+    assert len(from_file.keyframes) == 10

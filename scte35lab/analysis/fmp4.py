@@ -52,6 +52,14 @@ def is_fmp4_source(source: Any) -> bool:
         return True
     if isinstance(source, bytes | bytearray | memoryview):
         return is_iso_bmff(bytes(source[:8]))
+    if hasattr(source, "read") and hasattr(source, "seek"):
+        try:
+            pos = source.tell()
+            head = source.read(8)
+            source.seek(pos)
+        except (OSError, ValueError):
+            return False  # not seekable: left to the TS reader
+        return is_iso_bmff(bytes(head))
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         if _is_manifest(path):
@@ -95,7 +103,10 @@ def file_sequences(source: Any) -> tuple[list[list[bytes]], str]:
     if isinstance(source, list | tuple):
         if not source:
             raise StreamError("probe: an empty list of fMP4 files")
-        return [[_read(s) for s in source]], f"{os.fspath(source[0])} (+{len(source) - 1} files)"
+        head = source[0] if isinstance(source[0], str | os.PathLike) else "<bytes>"
+        return [[_read(s) for s in source]], f"{os.fspath(head)} (+{len(source) - 1} files)"
+    if hasattr(source, "read"):
+        return [[bytes(source.read())]], f"<{type(source).__name__}>"
     path = os.fspath(source)
     if _is_manifest(path):
         groups = _manifest_parts(path)
