@@ -28,7 +28,13 @@ from scte35lab.cue import Cue
 from scte35lab.cue.crc import crc32_mpeg2
 from scte35lab.errors import Scte35Error, StreamError
 from scte35lab.mp4.boxes import NON_SYNC
-from scte35lab.mp4.read import SCTE35_SCHEMES, Fragmented, is_iso_bmff, read_fragmented
+from scte35lab.mp4.read import (
+    SCTE35_SCHEMES,
+    Fragmented,
+    Message,
+    is_iso_bmff,
+    read_fragmented,
+)
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 from scte35lab.ts.scan import PidInfo, ScanResult
 
@@ -277,7 +283,9 @@ def _add(
         _check_time(msg, section, errors, base, pid)
 
 
-def _check_time(msg, section: bytes, errors: list[dict[str, Any]], base: int, pid: int) -> None:
+def _check_time(
+    msg: Message, section: bytes, errors: list[dict[str, Any]], base: int, pid: int
+) -> None:
     """An event message's presentation time must be the section's own splice point."""
     if msg.time is None:
         return

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scte35lab.analysis import probe
+from scte35lab.analysis import Probe, probe
 from scte35lab.analysis.fmp4 import file_sequences, is_fmp4_source
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
@@ -160,7 +160,7 @@ def package_cmaf(
         _write_event_track(out, tree, spans, carried)
     ET.indent(tree, space="\t")
     tree.write(target, encoding="utf-8", xml_declaration=True)
-    master = _write_hls(out, tree, p, segments, zero, hls_tags, playlist)
+    master = _write_hls(out, tree, segments, zero, hls_tags, playlist)
     events = pd.DataFrame(
         rows,
         columns=[
@@ -180,7 +180,7 @@ def package_cmaf(
     return CmafPackage(mpd=target, playlist=master, events=events)
 
 
-def _cues(p, zero: int) -> list[_Cue]:
+def _cues(p: Probe, zero: int) -> list[_Cue]:
     """Each distinct cue once, with its first arrival and splice point on the unwrapped
     timeline, and an emsg id (the event id; a fresh one when that id is taken)."""
     out: list[_Cue] = []
@@ -320,7 +320,6 @@ def _write_event_track(
 def _write_hls(
     out: Path,
     tree: ET.ElementTree,
-    p,
     segments: list[Segment],
     zero: int,
     tags: tuple[str, ...],

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scte35lab.analysis.probe import Probe
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
 from scte35lab.manifest.segment import Segmenter, classify
@@ -122,7 +123,7 @@ def package_dash(
 def write_media(
     src: str | os.PathLike,
     out_dir: str | os.PathLike,
-    p,
+    p: Probe,
     *,
     segment: float,
     mpd: str,
