@@ -289,3 +289,8 @@ def test_an_open_fmp4_file_object_probes_like_its_path(v1, tmp_path):
         from_file = probe(f)
     assert from_file.cues["base64"].tolist() == probe(joined).cues["base64"].tolist()
     assert len(from_file.keyframes) == 10
+
+
+def test_a_list_that_is_not_fmp4_is_a_named_error():
+    with pytest.raises(StreamError, match="not fragmented MP4"):
+        probe([CUES_OK])

@@ -94,6 +94,8 @@ def scan_fmp4(source: Any) -> ScanResult:
     frames: dict[str, list[np.ndarray]] = {}
     base = 0
     for n, parts in enumerate(sequences):
+        if not parts or not is_iso_bmff(parts[0][:8]):
+            raise StreamError("not fragmented MP4: the first file does not start with an MP4 box")
         frag = read_fragmented(parts)
         _add(result, frag, n, base, frames)
         base += frag.size
