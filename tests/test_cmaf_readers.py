@@ -73,3 +73,33 @@ def test_ffprobe_sees_the_event_track_as_a_data_track(tmp_path, track_file):
     info = json.loads(run.stdout)
     assert info["streams"][0]["codec_tag_string"] == "evte"
     assert [int(p["pts"]) for p in info["packets"]] == [900000 + 180000 * k for k in range(5)]
+
+
+def test_probe_of_ffmpegs_own_fragmented_mp4_agrees_with_ffprobe(tmp_path):
+    # one file, video and audio interleaved in each moof, no styp: FFmpeg's mp4 muxer
+    frag = tmp_path / "frag.mp4"
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(CUES_OK), "-map", "0:v", "-map", "0:a"]
+    cmd += ["-c", "copy", "-bsf:a", "aac_adtstoasc", "-movflags"]
+    cmd += ["frag_keyframe+empty_moov+default_base_moof", str(frag)]
+    subprocess.run(cmd, check=True, timeout=60)
+    p = probe(frag)
+    assert set(p.pids["role"]) == {"video", "audio"} and len(p.errors) == 0
+    for kind, role in (("v", "video"), ("a", "audio")):
+        ask = ["-show_entries", "stream=time_base:packet=pts,flags", "-of", "json", str(frag)]
+        run = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", kind, *ask],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        info = json.loads(run.stdout)
+        num, den = map(int, info["streams"][0]["time_base"].split("/"))
+        want = [int(pk["pts"]) * 90000 * num // den for pk in info["packets"]]
+        rows = p.frames[p.frames["role"] == role]
+        assert rows["pts"].tolist() == want
+        if role == "video":
+            keys = [
+                int(pk["pts"]) * 90000 * num // den for pk in info["packets"] if "K" in pk["flags"]
+            ]
+            assert p.keyframes["pts"].tolist() == keys
