@@ -25,6 +25,7 @@ _LAZY = {
     "condition": "scte35lab.live.condition",
     "package_hls": "scte35lab.manifest",
     "package_dash": "scte35lab.manifest",
+    "package_cmaf": "scte35lab.manifest",
     "probe_playlist": "scte35lab.manifest",
     "probe_mpd": "scte35lab.manifest",
 }

@@ -1,5 +1,7 @@
 """``scte35lab hls IN OUT_DIR`` and ``scte35lab dash IN OUT_DIR``: package a TS capture with
-SCTE-35 signalling; print one JSON object (playlist/MPD path, segments, cues) on stdout."""
+SCTE-35 signalling; print one JSON object (playlist/MPD path, segments, cues) on stdout.
+With ``--cmaf`` either writes one set of CMAF segments (cues in ``emsg`` boxes) with both an
+MPD and HLS playlists."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def add_parser(subparsers: Any) -> None:
         help="ISO date of stream time zero (default: the first PTS counted from 1970)",
     )
     h.add_argument("--playlist", default="index.m3u8", help="playlist file name")
+    _cmaf_options(h)
     h.set_defaults(func=hls_command)
 
     d = subparsers.add_parser(
@@ -58,7 +61,54 @@ def add_parser(subparsers: Any) -> None:
         help="comma-separated: xml (urn:scte:scte35:2013:xml), xml+bin (2014:xml+bin)",
     )
     d.add_argument("--mpd", default="manifest.mpd", help="MPD file name")
+    _cmaf_options(d)
     d.set_defaults(func=dash_command)
+
+
+def _cmaf_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cmaf",
+        action="store_true",
+        help="CMAF segments with the cues in emsg boxes, for both an MPD and HLS playlists",
+    )
+    p.add_argument(
+        "--emsg-version",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="with --cmaf: emsg version 1 (presentation_time, default) or 0 (delta)",
+    )
+    p.add_argument(
+        "--event-track",
+        action="store_true",
+        help="with --cmaf: also an ISO/IEC 23001-18 event message track (evte)",
+    )
+
+
+def _cmaf(args: argparse.Namespace, **names: str) -> int:
+    from scte35lab.manifest import package_cmaf
+
+    try:
+        result = package_cmaf(
+            args.input,
+            args.out_dir,
+            segment=args.segment,
+            emsg_version=args.emsg_version,
+            event_track=args.event_track,
+            **names,
+        )
+    except ValueError as exc:
+        if isinstance(exc, Scte35Error):
+            raise
+        raise Scte35Error(str(exc)) from exc
+    events = result.events.drop(columns=["base64"], errors="ignore")
+    report = {
+        "mpd": str(result.mpd),
+        "playlist": str(result.playlist),
+        "events": json.loads(events.to_json(orient="records")),
+    }
+    print(json.dumps(report, indent=2))
+    return 0
 
 
 def _positive(text: str) -> float:
@@ -84,6 +134,10 @@ def _split(text: str) -> list[str]:
 
 def hls_command(args: argparse.Namespace) -> int:
     from scte35lab.manifest import package_hls
+
+    if args.cmaf:
+        master = "master.m3u8" if args.playlist == "index.m3u8" else args.playlist
+        return _cmaf(args, playlist=master)
 
     try:
         result = package_hls(
@@ -111,6 +165,9 @@ def hls_command(args: argparse.Namespace) -> int:
 
 def dash_command(args: argparse.Namespace) -> int:
     from scte35lab.manifest import package_dash
+
+    if args.cmaf:
+        return _cmaf(args, mpd=args.mpd)
 
     try:
         result = package_dash(

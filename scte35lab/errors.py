@@ -66,6 +66,10 @@ class NotTransportStreamError(StreamError):
         super().__init__(message)
 
 
+class UnfragmentedMp4Error(StreamError):
+    """An ISO BMFF file whose moov has no mvex: a plain MP4, not fragmented (CMAF) MP4."""
+
+
 class CuesNotPlacedError(Scte35Error):
     """Some cues asked for were not placed (``inject(..., strict=True)``).
 

@@ -19,8 +19,14 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from scte35lab.analysis.fmp4 import is_fmp4_source, scan_fmp4
 from scte35lab.cue import Cue
-from scte35lab.errors import NotTransportStreamError, Scte35Error, StreamError
+from scte35lab.errors import (
+    NotTransportStreamError,
+    Scte35Error,
+    StreamError,
+    UnfragmentedMp4Error,
+)
 from scte35lab.inputkind import InputKind, look, source_name
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 from scte35lab.ts.scan import PCR_HZ, VIDEO, Scanner, ScanResult
@@ -103,10 +109,22 @@ def probe(
     bytes read so far. ``pids`` limits frames, cues and packets to those PIDs. ``packets``
     builds the per-packet table in the same pass (otherwise ``.packets`` reads again).
 
-    Input that is not MPEG-TS (MP4, FLV, a playlist, text, empty, shorter than a packet)
-    raises :class:`NotTransportStreamError` naming what it looks like; a damaged or cut
-    transport stream is read, and what is wrong with it is in ``.errors``.
+    Fragmented MP4 (CMAF, DASH or HLS fMP4: a file, bytes, a list of init and segments, a
+    playlist or MPD of them) is read too, into the same tables. Other input that is not
+    MPEG-TS (a plain MP4, FLV, text, empty, shorter than a packet) raises
+    :class:`NotTransportStreamError` naming what it looks like; a damaged or cut transport
+    stream is read, and what is wrong with it is in ``.errors``.
     """
+    if is_fmp4_source(source):
+        try:
+            return probe_fmp4(source)
+        except UnfragmentedMp4Error as exc:
+            kind, _ = look(source) if isinstance(source, str | os.PathLike) else (None, None)
+            raise NotTransportStreamError(
+                f"{source_name(source)} is an MP4/ISO BMFF file (ftyp box), not fragmented "
+                "(its moov has no mvex: probe reads fragmented MP4 such as CMAF), not MPEG-TS",
+                kind=kind,
+            ) from exc
     pid_set = {int(p) for p in pids} if pids is not None else None
     kind, source = look(source)
     read = reader_for(kind, source_name(source))
@@ -121,6 +139,12 @@ def reader_for(kind: InputKind, name: str) -> Callable[..., ScanResult]:
     if kind.kind == "ts":
         return _scan
     raise NotTransportStreamError(kind.message(name), kind=kind)
+
+
+def probe_fmp4(source: Source | list) -> Probe:
+    """The tables of a fragmented MP4 / CMAF source (a file, bytes, a list of an init and
+    media segments, or an HLS playlist / MPD of fMP4 segments): see ``analysis.fmp4``."""
+    return Probe(scan_fmp4(source), source=source)
 
 
 def _source_size(source: Source) -> int | None:
@@ -403,8 +427,11 @@ class Probe:
             if prog not in video_of:
                 video_of[prog] = self._video_timeline(prog)
             vpk, vpts = video_of[prog]
-            j = int(np.searchsorted(vpk, cue["packet"], side="left")) - 1
-            arrival = int(vpts[j]) if j >= 0 else None
+            if "arrival_pts" in cue:  # carried outside TS (fMP4): timed by its reader
+                arrival = cue["arrival_pts"]
+            else:
+                j = int(np.searchsorted(vpk, cue["packet"], side="left")) - 1
+                arrival = int(vpts[j]) if j >= 0 else None
             pcr = self._pcr_at(prog, cue["packet"])
             row: dict[str, Any] = {
                 "packet": cue["packet"],
@@ -422,6 +449,8 @@ class Probe:
                 "base64": base64.b64encode(cue["section"]).decode("ascii"),
             }
             row.update(_cue_fields(cue["section"]))
+            if cue.get("splice_point") is not None:  # fMP4: the event's own presentation time
+                row["splice_point"] = cue["splice_point"]
             sp = row.get("splice_point")
             row["splice_time"] = None if sp is None or zero is None else pts_diff(sp, zero) / CLOCK
             row["preroll"] = (

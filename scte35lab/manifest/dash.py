@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab.analysis.probe import Probe
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
 from scte35lab.inputkind import require_ts
@@ -87,52 +88,17 @@ def package_dash(
     src = os.fspath(src)
     require_ts(src)
     p = probe(src, progress=False)
-    video = p.pids[p.pids["role"] == "video"]
-    if not len(video) or p.zero_pts is None:
-        raise StreamError(f"{src}: no video to package")
     with atomic_folder(out_dir) as work:
-        events = _package(p, src, work, work / mpd, segment, chosen, video, timeout)
+        events = _package(p, src, work, mpd, segment, chosen, timeout)
     frame = pd.DataFrame(events, columns=[c for c in (events[0] if events else {}) if c != "cue"])
     return DashPackage(mpd=Path(out_dir) / mpd, events=frame)
 
 
 def _package(
-    p: Any,
-    src: str,
-    out: Path,
-    target: Path,
-    segment: float,
-    chosen: list[str],
-    video: pd.DataFrame,
-    timeout: float,
+    p: Any, src: str, out: Path, mpd: str, segment: float, chosen: list[str], timeout: float
 ) -> list[dict]:
     """Segments and the MPD with its EventStreams, written into ``out``; the events."""
-    base = [_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-copyts", "-i", src]
-    if _starts_near_wrap(p):
-        # FFmpeg's demuxer makes the timestamps before a wrap negative when a stream starts
-        # within 60 s of 2**33; shifting by 2**33 gives back the unwrapped PTS timeline
-        base += ["-output_ts_offset", f"{PTS_WRAP / CLOCK:.6f}"]
-    dash = ["-f", "dash", "-use_template", "1", "-use_timeline", "1"]
-    dash += ["-dash_segment_type", "mp4", "-format_options", "movflags=+frag_discont"]
-    # video: one segment per GOP, merged below into the planned segments
-    vcmd = [*base, "-map", "0:v:0", "-c", "copy"]
-    codec = str(video["codec"].iloc[0])
-    if codec in _CODEC_TAGS:
-        vcmd += ["-tag:v", _CODEC_TAGS[codec]]
-    vcmd += [*dash, "-seg_duration", "0.001", "-init_seg_name", "init-video.m4s"]
-    vcmd += ["-media_seg_name", "gop-$Number%06d$.m4s", str(out / "video.tmp.mpd")]
-    _run(vcmd, timeout)
-    audio = p.pids[p.pids["role"] == "audio"]
-    if len(audio):
-        acmd = [*base, "-map", "0:a:0", "-c", "copy"]
-        acodec = str(audio["codec"].iloc[0])
-        if acodec in _CODEC_TAGS:
-            acmd += ["-tag:a", _CODEC_TAGS[acodec]]
-        acmd += [*dash, "-seg_duration", f"{segment:g}", "-init_seg_name", "init-audio.m4s"]
-        acmd += ["-media_seg_name", "audio-$Number%05d$.m4s", str(out / "audio.tmp.mpd")]
-        _run(acmd, timeout)
-    starts = _planned_starts(src, segment)
-    _assemble(out, target, starts, has_audio=bool(len(audio)))
+    target = write_media(src, out, p, segment=segment, mpd=mpd, timeout=timeout)
 
     zero = p.zero_pts
     events = []
@@ -169,6 +135,58 @@ def _package(
     events.sort(key=lambda e: e["presentation_time"])
     _add_event_streams(target, events, chosen, zero)
     return events
+
+
+def write_media(
+    src: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    p: Probe,
+    *,
+    segment: float,
+    mpd: str,
+    timeout: float,
+    timescale: int | None = None,
+) -> Path:
+    """Mux ``src`` (probed as ``p``) into fMP4 segments and an MPD in ``out_dir``: video cut
+    where HLS packaging cuts it, audio at ``segment`` seconds. ``timescale`` sets the video
+    track's (e.g. 90000 so that media times are the stream's PTS). Returns the MPD path."""
+    src = os.fspath(src)
+    video = p.pids[p.pids["role"] == "video"]
+    if not len(video) or p.zero_pts is None:
+        raise StreamError(f"{src}: no video to package")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / mpd
+    base = [_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-copyts", "-i", src]
+    if _starts_near_wrap(p):
+        # FFmpeg's demuxer makes the timestamps before a wrap negative when a stream starts
+        # within 60 s of 2**33; shifting by 2**33 gives back the unwrapped PTS timeline
+        base += ["-output_ts_offset", f"{PTS_WRAP / CLOCK:.6f}"]
+    options = "movflags=+frag_discont"
+    if timescale is not None:
+        options += f":video_track_timescale={int(timescale)}"
+    dash = ["-f", "dash", "-use_template", "1", "-use_timeline", "1"]
+    dash += ["-dash_segment_type", "mp4", "-format_options", options]
+    # video: one segment per GOP, merged below into the planned segments
+    vcmd = [*base, "-map", "0:v:0", "-c", "copy"]
+    codec = str(video["codec"].iloc[0])
+    if codec in _CODEC_TAGS:
+        vcmd += ["-tag:v", _CODEC_TAGS[codec]]
+    vcmd += [*dash, "-seg_duration", "0.001", "-init_seg_name", "init-video.m4s"]
+    vcmd += ["-media_seg_name", "gop-$Number%06d$.m4s", str(out / "video.tmp.mpd")]
+    _run(vcmd, timeout)
+    audio = p.pids[p.pids["role"] == "audio"]
+    if len(audio):
+        acmd = [*base, "-map", "0:a:0", "-c", "copy"]
+        acodec = str(audio["codec"].iloc[0])
+        if acodec in _CODEC_TAGS:
+            acmd += ["-tag:a", _CODEC_TAGS[acodec]]
+        acmd += [*dash, "-seg_duration", f"{segment:g}", "-init_seg_name", "init-audio.m4s"]
+        acmd += ["-media_seg_name", "audio-$Number%05d$.m4s", str(out / "audio.tmp.mpd")]
+        _run(acmd, timeout)
+    starts = _planned_starts(src, segment)
+    _assemble(out, target, starts, has_audio=bool(len(audio)))
+    return target
 
 
 def _run(cmd: list[str], timeout: float) -> None:

@@ -95,8 +95,10 @@ class HlsWriter:
         playlist: str = "index.m3u8",
         segment_name: str = "seg_{:05d}.ts",
         class_name: str | None = None,
+        init: str | None = None,
     ) -> None:
         self.tags = tuple(tags)
+        self.init = init  # fMP4 segments: the init segment's URI (#EXT-X-MAP)
         unknown = set(self.tags) - set(TAGS)
         if unknown:
             raise ValueError(f"unknown HLS cue tag style(s) {sorted(unknown)}; use {TAGS}")
@@ -273,7 +275,8 @@ class HlsWriter:
         durations = [e.segment.duration / CLOCK for e in self.entries] or [1.0]
         target = max(1, math.ceil(max(durations) - 1e-3))
         independent = all(e.segment.independent for e in self.entries)
-        out = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}"]
+        version = 3 if self.init is None else 7  # fMP4 segments need version 7 (RFC 8216 7)
+        out = ["#EXTM3U", f"#EXT-X-VERSION:{version}", f"#EXT-X-TARGETDURATION:{target}"]
         out.append(f"#EXT-X-MEDIA-SEQUENCE:{self.media_sequence}")
         if self.discontinuity_sequence:
             out.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{self.discontinuity_sequence}")
@@ -281,6 +284,8 @@ class HlsWriter:
             out.append("#EXT-X-PLAYLIST-TYPE:VOD")
         if independent:
             out.append("#EXT-X-INDEPENDENT-SEGMENTS")
+        if self.init is not None:
+            out.append(f'#EXT-X-MAP:URI="{self.init}"')
         for e in self.entries:
             if e.discontinuity:
                 out.append("#EXT-X-DISCONTINUITY")
