@@ -48,6 +48,7 @@ HEADER_BYTES = 14  # table_id .. splice_command_type
 MAX_SECTION_BYTES = 4096
 
 
+# §9.6, Table 5 - splice_info_section(), up to splice_command_length (sap_type: Table 6)
 @structure
 class SectionHeader(Struct):
     """The fixed fields of splice_info_section() up to splice_command_length."""

@@ -41,6 +41,7 @@ FIXED_LENGTHS = {
 }
 
 
+# Table 22, type 0x0B: ATSC_content_identifier() of ATSC A/57B
 @structure
 class AtscContentIdentifier(Struct):
     """UPID 0x0B: ATSC A/57B content identifier."""
@@ -59,6 +60,7 @@ class AtscContentIdentifier(Struct):
     content_id: bytes = b""
 
 
+# §10.3.3.3, MPU() (type 0x0C)
 @structure
 class Mpu(Struct):
     """UPID 0x0C: Managed Private UPID, a 32-bit format_identifier and private data."""
@@ -111,10 +113,12 @@ def _write_upid(w: Writer, get: Getter) -> None:
     w.raw(data)
 
 
+# §10.3.3.1, Table 20: segmentation_upid_type, segmentation_upid_length, segmentation_upid()
 UPID = Custom(("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid)
 STRUCTURED: dict[int, type[Struct]] = {0x0B: AtscContentIdentifier, 0x0C: Mpu}
 
 
+# §10.3.3.4, MID() (type 0x0D): one of its UPIDs
 @structure
 class MidUpid(Struct):
     """One UPID inside a MID (type 0x0D)."""
