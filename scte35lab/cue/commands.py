@@ -223,6 +223,14 @@ class UnknownCommand(SpliceCommand):
     raw: bytes = b""
 
 
+@structure
+class UndecodedCommand(UnknownCommand):
+    """A command lenient decoding could not read: its bytes, kept unchanged, and ``decoded``,
+    the fields that read before the one that broke (for people, not for encoding)."""
+
+    decoded: dict = field(default_factory=dict, compare=False)
+
+
 COMMANDS: dict[int, type[SpliceCommand]] = {
     cls.COMMAND_TYPE: cls
     for cls in (

@@ -18,6 +18,7 @@ from scte35lab.cue.commands import (
     command_type_of,
 )
 from scte35lab.cue.descriptors import SegmentationDescriptor, SpliceDescriptor
+from scte35lab.cue.problems import Problem
 from scte35lab.cue.section import decode_section, encode_section
 from scte35lab.cue.tables import END_OF, SUB_SEGMENT_TYPES, command_name
 from scte35lab.cue.timing import BreakDuration, SpliceTime
@@ -66,15 +67,31 @@ class Cue:
     splice_command_length: int | None = None  # only for the legacy 0xFFF and encrypted sections
     encrypted_data: bytes | None = None  # splice_command_type .. E_CRC_32 of an encrypted section
     crc_32: int | None = field(default=None, compare=False)  # as read by decode()
+    # What lenient decoding (``strict=False``) kept so that encode() gives the input back:
+    # the descriptor loop's length and its unframed rest, and bytes after CRC_32.
+    descriptor_loop_length: int | None = None  # only when it disagrees with the loop
+    descriptor_loop_rest: bytes = b""
+    trailing_bytes: bytes = b""
+    problems: tuple[Problem, ...] = field(default=(), compare=False)  # each deviation found
+    stuffing_dropped: int = field(default=0, compare=False)  # 0xFF bytes after the section
 
     # ------------------------------------------------------------------ decoding / encoding
 
     @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview | str, *, check_crc: bool = True) -> Cue:
+    def decode(
+        cls,
+        data: bytes | bytearray | memoryview | str,
+        *,
+        check_crc: bool = True,
+        strict: bool = True,
+    ) -> Cue:
         """Decode bytes, base64, hex (``0x`` optional), TS packets, JSON or XML text.
 
         Raises only ``Scte35Error`` subclasses; ``CrcError`` on a CRC_32 mismatch unless
-        ``check_crc=False``.
+        ``check_crc=False``. ``strict=False`` decodes what can be decoded of a section that
+        breaks the syntax, keeps the rest as bytes (``encode()`` gives the input back) and
+        lists each deviation in ``problems``; the header, section_length and CRC_32 must
+        still hold.
         """
         from scte35lab.cue.inputs import section_bytes_from
 
@@ -83,7 +100,7 @@ class Cue:
             return cls.from_dict(payload)
         if form == "xml":
             return cls.from_xml(payload)
-        values = decode_section(payload, check_crc=check_crc)
+        values = decode_section(payload, check_crc=check_crc, strict=strict)
         if cls is not Cue:
             return cls(**values)
         # Every field is either in ``values`` or takes its default: set them directly rather

@@ -231,6 +231,14 @@ class PrivateDescriptor(SpliceDescriptor):
     private_bytes: bytes = b""
 
 
+@structure
+class UndecodedDescriptor(PrivateDescriptor):
+    """A CUEI descriptor lenient decoding could not read: kept as its bytes like a private one,
+    with ``decoded``, the fields that read before the one that broke (for people only)."""
+
+    decoded: dict = field(default_factory=dict, compare=False)
+
+
 DESCRIPTORS: dict[int, type[SpliceDescriptor]] = {
     cls.TAG: cls
     for cls in (

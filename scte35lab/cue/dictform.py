@@ -29,6 +29,8 @@ TICK_FIELDS = frozenset(
     {"pts_time", "duration", "pts_adjustment", "segmentation_duration", "pts_offset"}
 )
 SKIP_EMPTY = frozenset({"extra_bytes", "alignment_stuffing", "command_extra_bytes"})
+# Bytes lenient decoding kept, written only when there are some.
+LENIENT_BYTES = ("descriptor_loop_rest", "trailing_bytes")
 HEADER_KEYS = HEADER_FIELDS
 # Written for readers, recomputed on encode: accepted and ignored by from_dict.
 COMPUTED_KEYS = frozenset(
@@ -48,6 +50,8 @@ COMPUTED_KEYS = frozenset(
         "segmentation_upid_length",
         "upid_text",
         "splice_point",
+        "problems",
+        "decoded",
     }
 )
 
@@ -219,6 +223,11 @@ def cue_to_dict(cue: Any) -> dict[str, Any]:
         out["descriptors"] = [descriptor_to_dict(d) for d in cue.descriptors]
         if cue.alignment_stuffing:
             out["alignment_stuffing"] = "0x" + bytes(cue.alignment_stuffing).hex()
+    for key in LENIENT_BYTES:
+        if getattr(cue, key):
+            out[key] = "0x" + bytes(getattr(cue, key)).hex()
+    if cue.problems:
+        out["problems"] = [str(p) for p in cue.problems]
     if cue.splice_point is not None:
         out["splice_point"] = cue.splice_point
     if cue.crc_32 is not None:
@@ -357,7 +366,7 @@ def descriptor_from_dict(d: dict[str, Any]) -> SpliceDescriptor:
 def command_from_dict(command_type: int, d: dict[str, Any]) -> SpliceCommand:
     """A command of ``command_type`` from its dict."""
     cls = COMMANDS.get(command_type)
-    if cls is None:
+    if cls is None or (isinstance(d, dict) and "raw" in d):  # reserved type, or undecoded
         raw = d.get("raw", "") if isinstance(d, dict) else ""
         return UnknownCommand(splice_command_type=command_type, raw=_bytes_from(raw, "raw"))
     return struct_from_dict(cls, d or {})
@@ -377,6 +386,9 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
     scl = d.get("splice_command_length")
     if scl is not None and (d.get("encrypted_packet") or scl == 0xFFF):
         kwargs["splice_command_length"] = scl
+    for key in LENIENT_BYTES:
+        if key in d:
+            kwargs[key] = _bytes_from(d[key], key)
     if d.get("encrypted_packet"):
         kwargs["encrypted_data"] = _bytes_from(d.get("encrypted_data", ""), "encrypted_data")
         kwargs["command"] = None
@@ -404,6 +416,7 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
             "command_extra_bytes",
             "encrypted_data",
             "pts_adjustment_seconds",
+            *LENIENT_BYTES,
         }
     )
     unknown = [k for k in d if k not in known]

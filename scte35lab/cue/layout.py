@@ -10,6 +10,7 @@ Reserved bits are written as all ones; other values read are kept so re-encoding
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import functools
 import struct
@@ -295,34 +296,26 @@ def declared_names(cls: type[Struct]) -> list[str]:
 # ----------------------------------------------------------------------------- reading
 
 
+# bitstring's list reader at a given bit position: what ``Reader.read_list`` calls after its
+# own position bookkeeping, which the cursor already does. A bitstring without it is read
+# through a ``Reader``.
+_READ_AT: Callable[[Bits, str, int], tuple[list, int]] | None = getattr(Bits, "_readlist", None)
+
+
 class Cursor:
     """A position in a section's bits: bitstring reads bit-packed fields, byte strings and
     whole-byte integers are sliced.
 
-    ``pos`` is ours (a plain int). The bitstring objects are made on the first read that
-    needs them; a read at bit 0 unpacks the section's ``Bits`` directly, later ones go
-    through a ``Reader``, moved only when a read starts somewhere else than where the last
-    one ended.
+    ``pos`` is ours (a plain int); the section's ``Bits`` is made on the first read that
+    needs it and every bit-packed run is unpacked from it at ``pos``.
     """
 
-    __slots__ = ("_at", "_bits", "_reader", "data", "pos")
+    __slots__ = ("_bits", "data", "pos")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
-        self._at = 0
         self._bits: Bits | None = None
-        self._reader: Reader | None = None
-
-    @property
-    def reader(self) -> Reader:
-        """The bitstring reader over the section (made on first use)."""
-        if self._reader is None:
-            if self._bits is None:
-                self._bits = Bits.from_bytes(self.data)
-            self._reader = Reader(self._bits)
-            self._at = 0
-        return self._reader
 
     def read_list(
         self, fmt: str, bits: int, whole_bytes: Callable[[bytes, int], Any] | None = None
@@ -332,33 +325,27 @@ class Cursor:
         Bit-packed fields go through bitstring; a run of whole-byte integers at a byte
         boundary is read by ``whole_bytes`` (``byte_unpacker``) straight from the bytes."""
         pos = self.pos
-        if whole_bytes is not None and not pos & 7:
-            self.pos = pos + bits
-            return whole_bytes(self.data, pos >> 3)
-        if pos == 0 and self._reader is None:
-            self._bits = Bits.from_bytes(self.data)
-            self.pos = bits
-            return self._bits.unpack(fmt)
-        reader = self.reader
-        if self._at != pos:
-            reader.pos = pos
-        values = reader.read_list(fmt)
         self.pos = pos + bits
-        self._at = self.pos
-        return values
+        if whole_bytes is not None and not pos & 7:
+            return whole_bytes(self.data, pos >> 3)
+        section = self._bits
+        if section is None:
+            section = self._bits = Bits.from_bytes(self.data)
+        if _READ_AT is not None:
+            return _READ_AT(section, fmt, pos)[0]
+        reader = Reader(section)
+        reader.pos = pos
+        return reader.read_list(fmt)
 
     def read_bytes(self, n: int) -> bytes:
         """``n`` bytes at ``pos`` (byte-aligned, as every SCTE-35 byte string is)."""
         pos = self.pos
-        if pos % 8:
-            if self._at != pos:
-                self.reader.pos = pos
-            out = self.reader.read_bits(8 * n).to_bytes()
-            self._at = pos + 8 * n
-        else:
-            out = self.data[pos // 8 : pos // 8 + n]
         self.pos = pos + 8 * n
-        return out
+        if pos & 7:
+            if self._bits is None:
+                self._bits = Bits.from_bytes(self.data)
+            return self._bits[pos : pos + 8 * n].to_bytes()
+        return self.data[pos >> 3 : (pos >> 3) + n]
 
 
 def read_struct(cls: type[Struct], cur: Cursor, end: int, parent: Getter | None = None) -> Struct:
@@ -761,6 +748,75 @@ def _generate_reader(cls: type[Struct]) -> Callable[[Cursor, int, Getter], Struc
 ReadError = bitstring.ReadError
 
 
+# ----------------------------------------------------------------------------- partial reading
+
+
+def read_partial(cls: type[Struct], cur: Cursor, end: int, parent: Getter = no_parent) -> dict:
+    """The fields of ``cls`` that read before the first one that cannot be, as a plain dict
+    (nested structures as dicts, reserved bits left out): what lenient decoding shows of a
+    structure it keeps as bytes. Walks the same declaration the generated readers come from.
+    """
+    values: dict[str, Any] = {}
+    with contextlib.suppress(Scte35Error, ReadError):
+        _partial_steps(cls, cls._steps, cur, end, values, parent)
+    return values
+
+
+def _partial_steps(
+    cls: type[Struct], steps: tuple, cur: Cursor, end: int, values: dict, parent: Getter
+) -> None:
+    def get(name: str) -> Any:
+        return values[name] if name in values else parent(name)
+
+    for step in steps:
+        t = type(step)
+        if t is Run:
+            for f, v in zip(step.fields, _read_run(cls, step, cur, end), strict=True):
+                if f.kind != "reserved":
+                    values[f.name] = v
+        elif t is If:
+            branch = step.then if _test(step.test, get) else step.otherwise
+            _partial_steps(cls, branch, cur, end, values, parent)
+        elif t is IfRoom:
+            need = sum(r.bits for r in step.then)
+            if _test(step.test, get) and end - cur.pos >= need:
+                _partial_steps(cls, step.then, cur, end, values, parent)
+        elif t is Sub:
+            values[step.name] = {}
+            _partial_steps(step.struct, step.struct._steps, cur, end, values[step.name], get)
+        elif t is Repeat:
+            items: list[dict] = []
+            values[step.name] = items
+            n = values[step.count] if step.count is not None else None
+            while (cur.pos < end) if n is None else (len(items) < n):
+                items.append({})
+                _partial_steps(step.struct, step.struct._steps, cur, end, items[-1], get)
+        elif t is Rest:
+            values[step.name] = cur.read_bytes(max(end - cur.pos, 0) // 8)
+        elif t is Chars:
+            n = step.count if type(step.count) is int else values[step.count]
+            if cur.pos + 8 * n > end:
+                raise _truncated_chars(cls, step.name, n, cur.pos)
+            values[step.name] = cur.read_bytes(n).decode("latin-1")
+        elif t is Custom:
+            values.update(zip(step.names, step.read(cur, end, get), strict=True))
+
+
+def _test(test: str, get: Getter) -> bool:
+    return bool(eval(_condition(test), {"__builtins__": {}}, _Lookup(get)))
+
+
+class _Lookup(dict):
+    """Names for a condition, looked up through a getter."""
+
+    def __init__(self, get: Getter) -> None:
+        super().__init__()
+        self.get_name = get
+
+    def __missing__(self, name: str) -> Any:
+        return self.get_name(name)
+
+
 # ----------------------------------------------------------------------------- writing
 
 
@@ -895,17 +951,6 @@ def _with_parent(child: Struct, parent: Struct) -> None:
     object.__setattr__(child, "_parent", parent)
 
 
-class _Names(dict):
-    """The names a condition reads, looked up on a structure and then its parents."""
-
-    def __init__(self, obj: Struct) -> None:
-        super().__init__()
-        self.get_name = _getter(obj)
-
-    def __missing__(self, name: str) -> Any:
-        return self.get_name(name)
-
-
 @functools.cache
 def _condition(test: str) -> Any:
     return compile(test, f"<condition {test}>", "eval")
@@ -913,7 +958,7 @@ def _condition(test: str) -> Any:
 
 def _holds(test: str, obj: Struct) -> bool:
     """Evaluate a declared condition against an object being written."""
-    return bool(eval(_condition(test), {"__builtins__": {}}, _Names(obj)))
+    return _test(test, _getter(obj))
 
 
 def _getter(obj: Struct) -> Getter:
@@ -949,6 +994,7 @@ __all__ = [
     "encode_struct",
     "flag",
     "no_parent",
+    "read_partial",
     "read_struct",
     "reader_of",
     "reserved",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scte35lab.cue.commands import COMMANDS, UnknownCommand, command_type_of
+from scte35lab.cue.commands import COMMANDS, UndecodedCommand, UnknownCommand, command_type_of
 from scte35lab.cue.crc import crc32_mpeg2
 from scte35lab.cue.descriptors import (
     DESCRIPTORS,
     PrivateDescriptor,
     SpliceDescriptor,
+    UndecodedDescriptor,
     descriptor_tag_of,
 )
 from scte35lab.cue.layout import (
@@ -25,12 +26,14 @@ from scte35lab.cue.layout import (
     Writer,
     flag,
     no_parent,
+    read_partial,
     read_struct,
     reader_of,
     structure,
     u,
     write_struct,
 )
+from scte35lab.cue.problems import Problem
 from scte35lab.cue.tables import CUEI
 from scte35lab.errors import (
     CrcError,
@@ -120,8 +123,14 @@ _HEADED = {cls: _headed_struct(cls) for cls in (*COMMANDS.values(), UnknownComma
 _DESCRIPTOR_READERS = {tag: reader_of(cls) for tag, cls in DESCRIPTORS.items()}
 
 
-def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
-    """Decode one splice_info_section into the keyword arguments of ``Cue``."""
+def decode_section(data: bytes, *, check_crc: bool = True, strict: bool = True) -> dict[str, Any]:
+    """Decode one splice_info_section into the keyword arguments of ``Cue``.
+
+    ``strict=False`` reads past syntax errors inside a CRC-valid section: a command or
+    descriptor that cannot be read is kept as bytes, a descriptor loop that cannot be framed
+    keeps its rest as bytes, bytes after the section are kept; each deviation becomes a
+    ``Problem`` in ``values["problems"]``, so the ``Cue`` encodes back to ``data`` exactly.
+    """
     n = len(data)
     if n < HEADER_BYTES + 4:
         raise TruncatedError(
@@ -144,7 +153,10 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
             field="section_length",
             bit=12,
         )
-    if total < n and any(b != 0xFF for b in data[total:]):
+    problems: list[Problem] | None = None if strict else []
+    trailing = data[total:] if total < n else b""
+    stuffing = bool(trailing) and trailing.count(0xFF) == len(trailing)
+    if trailing and not stuffing and strict:
         raise LengthMismatchError(
             f"section_length {section_length} says {total} bytes, got {n}",
             structure="splice_info_section",
@@ -172,13 +184,11 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
     cur = Cursor(data)
     body_end = 8 * (total - 4)
     if data[4] & 0x80:  # encrypted_packet: only the header is in the clear
-        header = read_struct(SectionHeader, cur, body_end)
-        values: dict[str, Any] = {name: getattr(header, name) for name in HEADER_FIELDS}
+        values = _header_values(cur, body_end)
         values["crc_32"] = crc_read
         values["encrypted_data"] = data[13:-4]
-        values["splice_command_length"] = header.splice_command_length
         values["command"] = None
-        return values
+        return _with_trailing(values, trailing, stuffing, problems, section_length)
     command_length = ((data[11] & 0x0F) << 8) | data[12]
     legacy = command_length == LEGACY_COMMAND_LENGTH
     cmd_end = body_end if legacy else 8 * (HEADER_BYTES + command_length)
@@ -191,22 +201,94 @@ def decode_section(data: bytes, *, check_crc: bool = True) -> dict[str, Any]:
         )
     command_type = data[13]
     headed = _HEADED[COMMANDS.get(command_type, UnknownCommand)]
-    values: dict[str, Any] = _read_guarded(headed, cur, cmd_end)  # AS_DICT: header fields
+    try:
+        values: dict[str, Any] = _read_guarded(headed, cur, cmd_end)  # AS_DICT: header fields
+    except Scte35Error as exc:
+        if problems is None or legacy:  # legacy: no length says where the command ends
+            raise
+        values = _header_values(Cursor(data), body_end)
+        values.pop("splice_command_length")
+        values["command"] = _undecoded_command(data, command_type, cmd_end)
+        problems.append(Problem.from_error(exc, "the command is kept as bytes"))
+        cur.pos = cmd_end
     values["crc_32"] = crc_read
     command = values["command"]
-    if isinstance(command, UnknownCommand):
+    if type(command) is UnknownCommand:
         command.splice_command_type = command_type
     if legacy:
         values["splice_command_length"] = LEGACY_COMMAND_LENGTH
     elif cur.pos < cmd_end:
         values["command_extra_bytes"] = data[cur.pos // 8 : cmd_end // 8]
         cur.pos = cmd_end
-    _decode_descriptor_loop(cur, data, body_end, values)
+    _decode_descriptor_loop(cur, data, body_end, values, problems)
+    return _with_trailing(values, trailing, stuffing, problems, section_length)
+
+
+def _header_values(cur: Cursor, body_end: int) -> dict[str, Any]:
+    """The header fields ``Cue`` keeps, with splice_command_length."""
+    header = read_struct(SectionHeader, cur, body_end)
+    values: dict[str, Any] = {name: getattr(header, name) for name in HEADER_FIELDS}
+    values["splice_command_length"] = header.splice_command_length
     return values
 
 
+def _with_trailing(
+    values: dict[str, Any],
+    trailing: bytes,
+    stuffing: bool,
+    problems: list[Problem] | None,
+    section_length: int,
+) -> dict[str, Any]:
+    """Account for bytes after the section: dropped stuffing (strict) or kept bytes."""
+    if problems is None:
+        if trailing:
+            values["stuffing_dropped"] = len(trailing)
+        return values
+    if trailing:
+        what = "0xFF stuffing" if stuffing else "bytes that are not stuffing"
+        problems.append(
+            Problem.at(
+                "splice_info_section",
+                "section_length",
+                12,
+                f"{len(trailing)} {what} after the {section_length + 3} bytes section_length "
+                f"{section_length} covers; kept after CRC_32",
+            )
+        )
+        values["trailing_bytes"] = trailing
+    if problems:
+        values["problems"] = tuple(problems)
+    return values
+
+
+def _undecoded_command(data: bytes, command_type: int, cmd_end: int) -> UndecodedCommand:
+    cls = COMMANDS.get(command_type, UnknownCommand)
+    cur = Cursor(data)
+    cur.pos = 8 * HEADER_BYTES
+    decoded = plain(read_partial(cls, cur, cmd_end))
+    raw = data[HEADER_BYTES : cmd_end // 8]
+    return UndecodedCommand(splice_command_type=command_type, raw=raw, decoded=decoded)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with bytes as ``0x`` hex and structures as dicts: ready for JSON and eyes."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, Struct):
+        return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return value
+
+
 def _decode_descriptor_loop(
-    cur: Cursor, data: bytes, body_end: int, values: dict[str, Any]
+    cur: Cursor,
+    data: bytes,
+    body_end: int,
+    values: dict[str, Any],
+    problems: list[Problem] | None = None,
 ) -> None:
     """Read descriptor_loop_length, the descriptors and the stuffing into ``values``."""
     pos = cur.pos
@@ -220,13 +302,18 @@ def _decode_descriptor_loop(
     loop_length = int.from_bytes(cur.read_bytes(2), "big")
     loop_end = cur.pos + 8 * loop_length
     if loop_end > body_end:
-        raise LengthMismatchError(
+        exc = LengthMismatchError(
             f"descriptor_loop_length {loop_length} runs past the section",
             structure="splice_info_section",
             field="descriptor_loop_length",
             bit=pos,
         )
-    values["descriptors"] = _read_descriptors(cur, data, loop_end)
+        if problems is None:
+            raise exc
+        problems.append(Problem.from_error(exc, "descriptors are read up to CRC_32"))
+        values["descriptor_loop_length"] = loop_length
+        loop_end = body_end
+    values["descriptors"] = _read_descriptors(cur, data, loop_end, problems, values)
     values["alignment_stuffing"] = data[loop_end // 8 : body_end // 8]
 
 
@@ -237,47 +324,78 @@ def _read_guarded(cls: type[Struct], cur: Cursor, end: int) -> Any:
         raise TruncatedError(str(exc), structure=cls.NAME, bit=cur.pos) from exc
 
 
-def _read_descriptors(cur: Cursor, data: bytes, loop_end: int) -> list[SpliceDescriptor]:
+def _read_descriptors(
+    cur: Cursor,
+    data: bytes,
+    loop_end: int,
+    problems: list[Problem] | None = None,
+    values: dict[str, Any] | None = None,
+) -> list[SpliceDescriptor]:
     out: list[SpliceDescriptor] = []
     while cur.pos < loop_end:
         start = cur.pos
         if start + 16 > loop_end:
-            raise TruncatedError(
+            exc: Scte35Error = TruncatedError(
                 "a descriptor header needs 2 bytes",
                 structure="splice_descriptor",
                 field="descriptor_length",
                 bit=start,
             )
-        tag, length = data[start // 8], data[start // 8 + 1]
-        cur.pos = start + 16
-        end = cur.pos + 8 * length
-        if end > loop_end:
-            raise LengthMismatchError(
+        else:
+            tag, length = data[start // 8], data[start // 8 + 1]
+            cur.pos = start + 16
+            end = cur.pos + 8 * length
+            if end <= loop_end:
+                out.append(_read_descriptor(cur, data, tag, end, problems))
+                continue
+            exc = LengthMismatchError(
                 f"descriptor_length {length} runs past the descriptor loop",
                 structure="splice_descriptor",
                 field="descriptor_length",
                 bit=start + 8,
             )
-        if length < 4:
-            out.append(PrivateDescriptor(tag, None, data[cur.pos // 8 : end // 8]))
-            cur.pos = end
-            continue
-        i = cur.pos >> 3
-        identifier = int.from_bytes(data[i : i + 4], "big")
-        cur.pos += 32
-        cls = DESCRIPTORS.get(tag) if identifier == CUEI else None
-        if cls is None:
-            d: SpliceDescriptor = PrivateDescriptor(tag, identifier, data[cur.pos // 8 : end // 8])
-        else:
+        if problems is None or values is None:
+            raise exc
+        problems.append(Problem.from_error(exc, "the rest of the loop is kept as bytes"))
+        values["descriptor_loop_rest"] = data[start // 8 : loop_end // 8]
+        cur.pos = loop_end
+    return out
+
+
+def _read_descriptor(
+    cur: Cursor, data: bytes, tag: int, end: int, problems: list[Problem] | None
+) -> SpliceDescriptor:
+    """One descriptor whose body is ``cur.pos`` .. ``end``; ``cur`` is left at ``end``."""
+    length = (end - cur.pos) // 8
+    if length < 4:
+        d: SpliceDescriptor = PrivateDescriptor(tag, None, data[cur.pos // 8 : end // 8])
+        cur.pos = end
+        return d
+    i = cur.pos >> 3
+    identifier = int.from_bytes(data[i : i + 4], "big")
+    cur.pos += 32
+    cls = DESCRIPTORS.get(tag) if identifier == CUEI else None
+    if cls is None:
+        d = PrivateDescriptor(tag, identifier, data[cur.pos // 8 : end // 8])
+    else:
+        body = cur.pos
+        try:
             try:
                 d = _DESCRIPTOR_READERS[tag](cur, end, no_parent)
             except ReadError as exc:  # a bitstring read past the data: report it as ours
                 raise TruncatedError(str(exc), structure=cls.NAME, bit=cur.pos) from exc
+        except Scte35Error as exc:
+            if problems is None:
+                raise
+            problems.append(Problem.from_error(exc, "the descriptor is kept as bytes"))
+            cur.pos = body
+            decoded = plain(read_partial(cls, cur, end))
+            d = UndecodedDescriptor(tag, identifier, data[body // 8 : end // 8], decoded)
+        else:
             if cur.pos < end:
                 d.extra_bytes = data[cur.pos // 8 : end // 8]
-        cur.pos = end
-        out.append(d)
-    return out
+    cur.pos = end
+    return d
 
 
 def encode_section(cue: Cue) -> bytes:
@@ -319,7 +437,11 @@ def encode_section(cue: Cue) -> bytes:
                     field="splice_command_length",
                 )
         loop = b"".join(_encode_descriptor(d) for d in cue.descriptors)
-        if len(loop) > 0xFFFF:
+        loop += bytes(cue.descriptor_loop_rest)
+        loop_length = (
+            len(loop) if cue.descriptor_loop_length is None else cue.descriptor_loop_length
+        )
+        if not 0 <= loop_length <= 0xFFFF:
             raise InvalidFieldError(
                 "descriptors do not fit descriptor_loop_length",
                 structure="splice_info_section",
@@ -328,7 +450,7 @@ def encode_section(cue: Cue) -> bytes:
         body = (
             bytes((command_type_of(command),))
             + command_bytes
-            + len(loop).to_bytes(2, "big")
+            + loop_length.to_bytes(2, "big")
             + loop
             + bytes(cue.alignment_stuffing)
         )
@@ -349,7 +471,7 @@ def encode_section(cue: Cue) -> bytes:
     write_struct(header, w)
     head = w.to_bytes()
     section = head[:13] + body
-    return section + crc32_mpeg2(section).to_bytes(4, "big")
+    return section + crc32_mpeg2(section).to_bytes(4, "big") + bytes(cue.trailing_bytes)
 
 
 def _encode_descriptor(d: SpliceDescriptor) -> bytes:

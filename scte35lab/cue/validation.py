@@ -29,7 +29,12 @@ DTMF_CHARS = set("0123456789*#")
 
 def validate_cue(cue: Cue) -> list[str]:
     """Every problem found in ``cue``; an empty list means none."""
-    problems: list[str] = []
+    problems: list[str] = [f"decoded leniently: {p}" for p in cue.problems]
+    if cue.stuffing_dropped:
+        problems.append(
+            f"{cue.stuffing_dropped} bytes of 0xFF stuffing after the section were dropped "
+            "by decode (decode with strict=False keeps them)"
+        )
     try:
         cue.encode()
     except Scte35Error as exc:

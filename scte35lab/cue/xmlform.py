@@ -15,6 +15,7 @@ What the schema cannot say is carried, not dropped: this module's extension name
 (``lab:PrivateDescriptor``), unknown commands (``lab:UnknownCommand``), an encrypted section's
 bytes (``lab:EncryptedData``), reserved bits that were not all ones (``lab:reservedBits``),
 alignment_stuffing, command_extra_bytes, a descriptor's extra_bytes, a non-CUEI identifier,
+what lenient decoding kept as bytes (descriptorLoopRest, trailingBytes),
 the legacy splice_command_length 0xFFF, header flags and cw_index of a clear section, and a
 MID holding fewer than two UPIDs. Plain cues produce no ``lab`` markup at all; schema readers
 ignore foreign-namespace markup. So ``from_xml(to_xml(cue)) == cue`` and even re-encodes
@@ -168,6 +169,10 @@ def _section_element(cue: Any) -> ET.Element:
         _set_ext(root, "commandExtraBytes", cue.command_extra_bytes)
     if cue.alignment_stuffing:
         _set_ext(root, "alignmentStuffing", cue.alignment_stuffing)
+    if cue.descriptor_loop_rest:
+        _set_ext(root, "descriptorLoopRest", cue.descriptor_loop_rest)
+    if cue.trailing_bytes:
+        _set_ext(root, "trailingBytes", cue.trailing_bytes)
     if cue.command is None:
         raise InvalidFieldError(
             "a clear section needs a command", structure="SpliceInfoSection", field="command"
@@ -689,6 +694,8 @@ def _read_section(el: ET.Element) -> Any:
     kwargs["splice_command_length"] = _int(el, "spliceCommandLength", 12, None, ext=True)
     kwargs["command_extra_bytes"] = _ext_bytes(el, "commandExtraBytes")
     kwargs["alignment_stuffing"] = _ext_bytes(el, "alignmentStuffing")
+    kwargs["descriptor_loop_rest"] = _ext_bytes(el, "descriptorLoopRest")
+    kwargs["trailing_bytes"] = _ext_bytes(el, "trailingBytes")
     if len(commands) != 1:
         raise InvalidFieldError(
             f"needs exactly one splice command element, found {len(commands)}",
