@@ -19,7 +19,7 @@ from scte35lab.cue.commands import (
 )
 from scte35lab.cue.descriptors import SegmentationDescriptor, SpliceDescriptor
 from scte35lab.cue.problems import Problem
-from scte35lab.cue.section import decode_section, encode_section
+from scte35lab.cue.section import checked, decode_section, encode_section
 from scte35lab.cue.tables import END_OF, SUB_SEGMENT_TYPES, command_name
 from scte35lab.cue.timing import BreakDuration, SpliceTime
 from scte35lab.errors import InvalidFieldError
@@ -246,7 +246,7 @@ class Cue:
     @classmethod
     def splice_null(cls) -> Cue:
         """A splice_null (heartbeat)."""
-        return cls(SpliceNull())
+        return checked(cls(SpliceNull()), encodes=False)
 
     @classmethod
     def splice_insert(
@@ -276,14 +276,13 @@ class Cue:
             avail_num=avail_num,
             avails_expected=avails_expected,
         )
-        return cls(cmd, list(descriptors), pts_adjustment=pts_adjustment)
+        return checked(cls(cmd, list(descriptors), pts_adjustment=pts_adjustment), encodes=False)
 
     @classmethod
     def splice_insert_cancel(cls, splice_event_id: int) -> Cue:
         """Cancel a splice_insert event announced earlier."""
-        return cls(
-            SpliceInsert(splice_event_id=splice_event_id, splice_event_cancel_indicator=True)
-        )
+        cmd = SpliceInsert(splice_event_id=splice_event_id, splice_event_cancel_indicator=True)
+        return checked(cls(cmd), encodes=False)
 
     @classmethod
     def time_signal(
@@ -294,9 +293,8 @@ class Cue:
         pts_adjustment: int = 0,
     ) -> Cue:
         """A time_signal at ``pts_time`` (None: no time) with the given descriptors."""
-        return cls(
-            TimeSignal(SpliceTime(pts_time)), list(descriptors), pts_adjustment=pts_adjustment
-        )
+        cmd = TimeSignal(SpliceTime(pts_time))
+        return checked(cls(cmd, list(descriptors), pts_adjustment=pts_adjustment), encodes=False)
 
     @classmethod
     def segmentation_pair(

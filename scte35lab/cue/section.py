@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scte35lab.cue.commands import COMMANDS, UndecodedCommand, UnknownCommand, command_type_of
+from scte35lab.cue.commands import (
+    COMMANDS,
+    SpliceCommand,
+    UndecodedCommand,
+    UnknownCommand,
+    command_type_of,
+)
 from scte35lab.cue.crc import crc32_mpeg2
 from scte35lab.cue.descriptors import (
     DESCRIPTORS,
@@ -24,6 +30,7 @@ from scte35lab.cue.layout import (
     Struct,
     Sub,
     Writer,
+    check_values,
     flag,
     no_parent,
     read_partial,
@@ -398,6 +405,82 @@ def _read_descriptor(
     return d
 
 
+def checked(cue: Cue, *, encodes: bool = True) -> Cue:
+    """``cue`` if every value in it fits where the section puts it (and, with ``encodes``, it
+    encodes); otherwise ``InvalidFieldError`` naming the field. Values are checked where they
+    enter: dicts and XML (which must give a cue that encodes) and builders (whose cues
+    ``validate()`` may still find incomplete)."""
+    where = "splice_info_section"
+    header = SectionHeader(**{name: getattr(cue, name) for name in HEADER_FIELDS})
+    check_values(header)
+    for name in ("alignment_stuffing", "command_extra_bytes", "descriptor_loop_rest"):
+        _check_bytes(getattr(cue, name), where, name)
+    _check_bytes(cue.trailing_bytes, where, "trailing_bytes")
+    for name, bits in (("splice_command_length", 12), ("descriptor_loop_length", 16)):
+        value = getattr(cue, name)
+        if value is not None and (type(value) is not int or value < 0 or value >> bits):
+            raise InvalidFieldError(
+                f"{value!r} does not fit in {bits} bits", structure=where, field=name
+            )
+    if cue.encrypted_packet:
+        if cue.encrypted_data is not None:
+            _check_bytes(cue.encrypted_data, where, "encrypted_data")
+    else:
+        command = cue.command
+        if not isinstance(command, SpliceCommand):
+            raise InvalidFieldError(
+                f"expected a splice command, got {type(command).__name__}",
+                structure=where,
+                field="splice_command",
+            )
+        if isinstance(command, UnknownCommand):
+            _check_tag(command.splice_command_type, "splice_command_type")
+        check_values(command)
+        if not isinstance(cue.descriptors, list):
+            raise InvalidFieldError("expected a list", structure=where, field="descriptors")
+        for d in cue.descriptors:
+            if not isinstance(d, SpliceDescriptor):
+                raise InvalidFieldError(
+                    f"expected a splice descriptor, got {type(d).__name__}",
+                    structure=where,
+                    field="descriptors",
+                )
+            _check_descriptor_frame(d)
+            check_values(d)
+    if encodes:
+        encode_section(cue)
+    return cue
+
+
+def _check_bytes(value: Any, structure: str, field: str) -> None:
+    if not isinstance(value, bytes | bytearray):
+        raise InvalidFieldError(
+            f"expected bytes, got {type(value).__name__}", structure=structure, field=field
+        )
+
+
+def _check_tag(value: Any, field: str) -> None:
+    if type(value) is not int or not 0 <= value <= 0xFF:
+        raise InvalidFieldError(
+            f"{value!r} does not fit in 8 bits", structure="splice_info_section", field=field
+        )
+
+
+def _check_descriptor_frame(d: SpliceDescriptor) -> None:
+    """splice_descriptor_tag and identifier: what every descriptor starts with."""
+    if isinstance(d, PrivateDescriptor):
+        _check_tag(d.splice_descriptor_tag, "splice_descriptor_tag")
+    ident = d.identifier
+    if not (ident is None and isinstance(d, PrivateDescriptor)) and (
+        type(ident) is not int or ident < 0 or ident >> 32
+    ):
+        raise InvalidFieldError(
+            f"{ident!r} does not fit in 32 bits", structure=d.NAME, field="identifier"
+        )
+    if not isinstance(d, PrivateDescriptor):
+        _check_bytes(d.extra_bytes, d.NAME, "extra_bytes")
+
+
 def encode_section(cue: Cue) -> bytes:
     """The bytes of ``cue`` as a splice_info_section, lengths and CRC_32 computed."""
     if cue.encrypted_packet:
@@ -447,8 +530,11 @@ def encode_section(cue: Cue) -> bytes:
                 structure="splice_info_section",
                 field="descriptor_loop_length",
             )
+        command_type = command_type_of(command)
+        if type(command_type) is not int or not 0 <= command_type <= 0xFF:
+            _check_tag(command_type, "splice_command_type")
         body = (
-            bytes((command_type_of(command),))
+            bytes((command_type,))
             + command_bytes
             + loop_length.to_bytes(2, "big")
             + loop
@@ -476,6 +562,10 @@ def encode_section(cue: Cue) -> bytes:
 
 def _encode_descriptor(d: SpliceDescriptor) -> bytes:
     tag = descriptor_tag_of(d)
+    if type(tag) is not int or not 0 <= tag <= 0xFF or type(d.identifier) is not int:
+        _check_descriptor_frame(d)
+    if d.identifier is not None and not 0 <= d.identifier <= 0xFFFFFFFF:
+        _check_descriptor_frame(d)
     if isinstance(d, PrivateDescriptor):
         ident = b"" if d.identifier is None else d.identifier.to_bytes(4, "big")
         payload = ident + bytes(d.private_bytes)
@@ -493,4 +583,4 @@ def _encode_descriptor(d: SpliceDescriptor) -> bytes:
     return bytes((tag, len(payload))) + payload
 
 
-__all__ = ["Scte35Error", "SectionHeader", "decode_section", "encode_section"]
+__all__ = ["Scte35Error", "SectionHeader", "checked", "decode_section", "encode_section"]

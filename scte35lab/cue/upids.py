@@ -19,6 +19,7 @@ from scte35lab.cue.layout import (
     Rest,
     Struct,
     Writer,
+    check_values,
     encode_struct,
     read_struct,
     reserved,
@@ -113,8 +114,39 @@ def _write_upid(w: Writer, get: Getter) -> None:
     w.raw(data)
 
 
+def _check_upid(get: Getter) -> None:
+    """A UPID type and value that encode: type in 8 bits, value of a form the type takes."""
+    upid_type, value = get("segmentation_upid_type"), get("segmentation_upid")
+    if type(upid_type) is not int or not 0 <= upid_type <= 0xFF:
+        raise InvalidFieldError(
+            f"{upid_type!r} is not an 8-bit type",
+            structure="segmentation_upid",
+            field="segmentation_upid_type",
+        )
+    if isinstance(value, Struct):
+        check_values(value)
+    if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, MidUpid):
+                raise InvalidFieldError(
+                    f"a MID holds UPIDs, not {type(item).__name__}",
+                    structure="segmentation_upid",
+                    field="segmentation_upid",
+                )
+            check_values(item)
+    data = upid_bytes(upid_type, value)
+    if len(data) > 255:
+        raise InvalidFieldError(
+            f"{len(data)} bytes do not fit segmentation_upid_length",
+            structure="segmentation_upid",
+            field="segmentation_upid",
+        )
+
+
 # §10.3.3.1, Table 20: segmentation_upid_type, segmentation_upid_length, segmentation_upid()
-UPID = Custom(("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid)
+UPID = Custom(
+    ("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid, check=_check_upid
+)
 STRUCTURED: dict[int, type[Struct]] = {0x0B: AtscContentIdentifier, 0x0C: Mpu}
 
 
@@ -175,12 +207,18 @@ def upid_bytes(upid_type: int, value: Any) -> bytes:
         raise InvalidFieldError("a UPID cannot be a bool", structure="segmentation_upid")
     if isinstance(value, int):
         width = FIXED_LENGTHS.get(upid_type, 8)
+        if not 0 <= value < 1 << (8 * width):
+            raise InvalidFieldError(
+                f"{value} does not fit the {width}-byte UPID of type 0x{upid_type:02X}",
+                structure="segmentation_upid",
+                field="segmentation_upid",
+            )
         return value.to_bytes(width, "big")
     if isinstance(value, uuid.UUID):
         return value.bytes
     if isinstance(value, AtscContentIdentifier | Mpu):
         return encode_struct(value)
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, MidUpid) for item in value):
         return b"".join(encode_struct(item) for item in value)
     raise InvalidFieldError(
         f"cannot encode {type(value).__name__} as UPID type 0x{upid_type:02X}",

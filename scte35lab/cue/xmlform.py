@@ -15,6 +15,8 @@ What the schema cannot say is carried, not dropped: this module's extension name
 (``lab:PrivateDescriptor``), unknown commands (``lab:UnknownCommand``), an encrypted section's
 bytes (``lab:EncryptedData``), reserved bits that were not all ones (``lab:reservedBits``),
 alignment_stuffing, command_extra_bytes, a descriptor's extra_bytes, a non-CUEI identifier,
+DTMF chars and ISO codes holding control characters XML 1.0 cannot carry (as hex in
+``lab:charsHex`` / ``lab:ISOCodeHex``),
 what lenient decoding kept as bytes (descriptorLoopRest, trailingBytes),
 the legacy splice_command_length 0xFFF, header flags and cw_index of a clear section, and a
 MID holding fewer than two UPIDs. Plain cues produce no ``lab`` markup at all; schema readers
@@ -65,6 +67,7 @@ from scte35lab.cue.descriptors import (
     TimeDescriptor,
 )
 from scte35lab.cue.layout import Struct
+from scte35lab.cue.section import checked
 from scte35lab.cue.tables import CUEI, TEXT_UPID_TYPES
 from scte35lab.cue.timing import BreakDuration, SpliceTime
 from scte35lab.cue.upids import MidUpid, Mpu, upid_bytes, upid_value
@@ -305,12 +308,8 @@ def _descriptor_element(root: ET.Element, d: SpliceDescriptor) -> None:
     if isinstance(d, AvailDescriptor):
         el = _sub(root, "AvailDescriptor", providerAvailId=d.provider_avail_id)
     elif isinstance(d, DtmfDescriptor):
-        el = _sub(
-            root,
-            "DTMFDescriptor",
-            preroll=d.preroll,
-            chars=_xml_text(d.dtmf_chars, "DTMFDescriptor", "chars"),
-        )
+        el = _sub(root, "DTMFDescriptor", preroll=d.preroll)
+        _put_text(el, "chars", d.dtmf_chars)
     elif isinstance(d, SegmentationDescriptor):
         el = _segmentation_element(root, d)
     elif isinstance(d, TimeDescriptor):
@@ -320,11 +319,10 @@ def _descriptor_element(root: ET.Element, d: SpliceDescriptor) -> None:
     elif isinstance(d, AudioDescriptor):
         el = _sub(root, "AudioDescriptor")
         for ch in d.components:
-            _sub(
-                el,
-                "AudioChannel",
-                componentTag=ch.component_tag,
-                ISOCode=_xml_text(ch.iso_code, "AudioChannel", "ISOCode"),
+            channel = _sub(el, "AudioChannel", componentTag=ch.component_tag)
+            _put_text(channel, "ISOCode", ch.iso_code)
+            _set(
+                channel,
                 BitStreamMode=ch.bit_stream_mode,
                 NumChannels=ch.num_channels,
                 FullSrvcAudio=ch.full_srvc_audio,
@@ -340,14 +338,13 @@ def _descriptor_element(root: ET.Element, d: SpliceDescriptor) -> None:
     _put_reserved(el, d)
 
 
-def _xml_text(text: str, element: str, attribute: str) -> str:
+def _put_text(el: ET.Element, attribute: str, text: str) -> None:
+    """One-byte characters as the schema's string attribute; characters XML 1.0 cannot carry
+    (control characters) go as hex in ``lab:<attribute>Hex`` instead, read back the same."""
     if _XML_ILLEGAL.search(text):
-        raise InvalidFieldError(
-            f"{text!r} holds characters XML 1.0 cannot carry; use to_xml(binary=True)",
-            structure=element,
-            field=attribute,
-        )
-    return text
+        _set_ext(el, f"{attribute}Hex", text.encode("latin-1"))
+    else:
+        el.set(attribute, text)
 
 
 def _segmentation_element(root: ET.Element, d: SegmentationDescriptor) -> ET.Element:
@@ -678,7 +675,7 @@ def _read_section(el: ET.Element) -> Any:
             command=None,
             descriptors=[],
         )
-        return Cue(**kwargs)
+        return checked(Cue(**kwargs))
     if packet is not None:
         algorithm = _int(packet, "encryptionAlgorithm", 6, 0)
         if algorithm:
@@ -705,7 +702,7 @@ def _read_section(el: ET.Element) -> Any:
     kind, cmd_el = commands[0]
     kwargs["command"] = _COMMAND_READERS[kind](cmd_el)
     kwargs["descriptors"] = [_DESCRIPTOR_READERS[k](c) for k, c in children if k in _DESCRIPTORS]
-    return Cue(**kwargs)
+    return checked(Cue(**kwargs))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -856,6 +853,9 @@ def _common(el: ET.Element, d: SpliceDescriptor) -> SpliceDescriptor:
 def _text_attr(el: ET.Element, name: str, max_len: int, exact: bool = False) -> str:
     value = _raw_attr(el, name)
     where = {"structure": _split(el.tag)[1], "field": name}
+    coded = el.get(_x(f"{name}Hex"))
+    if coded is not None:
+        value = _hex(coded, where["structure"], f"lab:{name}Hex").decode("latin-1")
     if value is None:
         raise InvalidFieldError("required attribute is missing", **where)
     try:
