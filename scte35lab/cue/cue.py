@@ -18,6 +18,7 @@ from scte35lab.cue.commands import (
     command_type_of,
 )
 from scte35lab.cue.descriptors import SegmentationDescriptor, SpliceDescriptor
+from scte35lab.cue.inputs import section_bytes_from
 from scte35lab.cue.problems import Problem
 from scte35lab.cue.section import checked, decode_section, encode_section
 from scte35lab.cue.tables import END_OF, SUB_SEGMENT_TYPES, command_name
@@ -93,13 +94,14 @@ class Cue:
         lists each deviation in ``problems``; the header, section_length and CRC_32 must
         still hold.
         """
-        from scte35lab.cue.inputs import section_bytes_from
-
-        form, payload = section_bytes_from(data)
-        if form == "dict":
-            return cls.from_dict(payload)
-        if form == "xml":
-            return cls.from_xml(payload)
+        if type(data) is bytes and data[:1] == b"\xfc":  # a section, as most callers give
+            payload = data
+        else:
+            form, payload = section_bytes_from(data)
+            if form == "dict":
+                return cls.from_dict(payload)
+            if form == "xml":
+                return cls.from_xml(payload)
         values = decode_section(payload, check_crc=check_crc, strict=strict)
         if cls is not Cue:
             return cls(**values)

@@ -318,6 +318,12 @@ class Cursor:
         self.pos = 0
         self._bits: Bits | None = None
 
+    def bits(self) -> Bits:
+        """The section as ``Bits`` (made on first use)."""
+        if self._bits is None:
+            self._bits = Bits.from_bytes(self.data)
+        return self._bits
+
     def read_list(
         self, fmt: str, bits: int, whole_bytes: Callable[[bytes, int], Any] | None = None
     ) -> Any:
@@ -416,6 +422,7 @@ class _Gen:
             "_UNSET": _UNSET,
             "_new": object.__new__,
             "_put": _put,
+            "_READ_AT": _READ_AT,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -476,11 +483,7 @@ class _Gen:
             self.chains.append(self.chain)
             self.out(ind, "p = cur.pos")
             self.out(ind, f"if p + CHAINBITS{k} <= end:")
-            self.out(
-                ind,
-                f"    g = cur.read_list(CHAINFMT{k}, CHAINBITS{k}, CHAINWIDTHS{k}); "
-                f"base = p; f = True; lim = CHAINRUNS{k}",
-            )
+            self.out(ind, f"    g = CHAINREAD{k}; base = p; f = True; lim = CHAINRUNS{k}")
             self.out(ind, "else:")
             self.out(ind, f"    f, g, base, lim = _fetch_chain(CHAIN{k}, cur, end)")
         if not (likely and self.chain is not None):
@@ -541,12 +544,17 @@ class _Gen:
                 self.out(ind, "else:")
                 self.branch(step.otherwise, ind + "    ", d, likely and not step.likely, at)
             elif t is IfRoom:
-                at = None if self.chain is None else self.chain[1]
+                # Often absent (older encoders): the chain ends here so that it fits whether
+                # or not these fields are there; when they are, they start a chain of their own.
+                if likely:
+                    self.sync(ind)
+                    self.chain = None
                 need = sum(r.bits for r in step.then)
-                self.out(ind, f"if ({self.cond(step.test)}) and end - {self.here()} >= {need}:")
-                self.branch(step.then, ind + "    ", d, likely, at)
-                self.out(ind, "else:")
-                self.branch((), ind + "    ", d, False, at)
+                self.out(ind, f"if ({self.cond(step.test)}) and end - cur.pos >= {need}:")
+                self.steps(step.then, ind + "    ", d, likely)
+                if likely:
+                    self.sync(ind + "    ")
+                    self.chain = None
             elif t is Sub:
                 if likely:
                     self.inline(step, ind, d)
@@ -706,6 +714,18 @@ class _Gen:
             bits, fmt, n, widths = prefixes[0]
             self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = bits, fmt
             self.env[f"CHAINRUNS{k}"], self.env[f"CHAINWIDTHS{k}"] = n, widths
+            # The whole chain in one read: whole-byte integers straight from the bytes when
+            # it starts on a byte boundary, bit-packed ones by bitstring at that position.
+            if widths is not None:
+                read = (
+                    f"CHAINWIDTHS{k}(cur.data, p >> 3) if not p & 7 "
+                    f"else cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
+                )
+            elif _READ_AT is not None:
+                read = f"_READ_AT(cur._bits or cur.bits(), CHAINFMT{k}, p)[0]"
+            else:
+                read = f"cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
+            self.lines = [line.replace(f"CHAINREAD{k}", read) for line in self.lines]
         source = "\n".join(self.lines)
         exec(compile(source, f"<reader {cls.__name__}>", "exec"), self.env)
         reader = self.env["read"]
@@ -847,8 +867,252 @@ class Writer:
 
 def write_struct(obj: Struct, writer: Writer) -> None:
     """Write ``obj`` (any declared structure) to ``writer``."""
-    cls = type(obj)
-    _write_steps(cls, cls._steps, obj, writer, obj.reserved_bits())
+    writer_of(type(obj))(obj, writer, no_parent)
+
+
+def writer_of(cls: type[Struct]) -> Callable[[Struct, Writer, Getter], None]:
+    """The generated writer of ``cls``: ``writer(obj, writer, outer_getter)``."""
+    writer = cls.__dict__.get("_writer")
+    if writer is None:
+        writer = _WriterGen(cls).build()
+        cls._writer = writer
+    return writer
+
+
+def encode_struct(obj: Struct) -> bytes:
+    """The bytes of one declared structure."""
+    w = Writer()
+    write_struct(obj, w)
+    return w.to_bytes()
+
+
+# count field name -> the list attribute it counts
+_COUNTED = {
+    "component_count": "components",
+    "splice_count": "events",
+    "dtmf_count": "dtmf_chars",
+    "audio_count": "components",
+}
+
+
+def _uint(cls: type[Struct], name: str, v: Any, bits: int) -> int:
+    """``v`` as the unsigned value of a ``bits``-wide field (a bool as 0/1), or the error."""
+    if v is True or v is False:
+        return int(v)
+    if v is None:
+        raise InvalidFieldError("is required here but is None", structure=cls.NAME, field=name)
+    if type(v) is not int or v < 0 or v >> bits:
+        raise InvalidFieldError(
+            f"{v!r} does not fit in {bits} unsigned bits", structure=cls.NAME, field=name
+        )
+    return v
+
+
+def _required(cls: type[Struct], name: str) -> InvalidFieldError:
+    return InvalidFieldError("is required here but is None", structure=cls.NAME, field=name)
+
+
+def _as_bytes(cls: type[Struct], name: str, v: Any) -> bytes:
+    if v is None:
+        return b""
+    if isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v)
+    raise InvalidFieldError(
+        f"expected bytes, got {type(v).__name__}", structure=cls.NAME, field=name
+    )
+
+
+def _chars(cls: type[Struct], name: str, text: Any, count: int | None) -> bytes:
+    try:
+        data = text.encode("latin-1")
+    except (AttributeError, UnicodeEncodeError) as exc:
+        raise InvalidFieldError(
+            f"{text!r} is not one-byte characters", structure=cls.NAME, field=name
+        ) from exc
+    if count is not None and len(data) != count:
+        raise InvalidFieldError(
+            f"needs exactly {count} characters, got {len(data)}", structure=cls.NAME, field=name
+        )
+    return data
+
+
+def _own_names(cls: type[Struct]) -> frozenset[str]:
+    """Names a condition can read on an instance of ``cls`` itself (fields, properties)."""
+    return frozenset(
+        n
+        for n in declared_names(cls)
+        if n in cls._stored or isinstance(getattr(cls, n, None), property)
+    )
+
+
+@functools.cache
+def _free_names(cls: type[Struct]) -> frozenset[str]:
+    """Names the conditions of ``cls`` (and of what it nests) read from enclosing structures."""
+    own = _own_names(cls)
+    free: set[str] = set()
+
+    def walk(items: tuple) -> None:
+        for item in items:
+            t = type(item)
+            if t is If or t is IfRoom:
+                tree = ast.parse(item.test, mode="eval")
+                free.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+                walk(item.then)
+                walk(getattr(item, "otherwise", ()))
+            elif t is Sub or t is Repeat:
+                free.update(_free_names(item.struct))
+
+    walk(cls.LAYOUT)
+    return frozenset(free - own)
+
+
+def _outer(obj: Struct, outer: Getter) -> Getter:
+    """Names of ``obj`` and then of what encloses it, for a nested structure's conditions."""
+
+    def get(name: str) -> Any:
+        try:
+            return getattr(obj, name)
+        except AttributeError:
+            return outer(name)
+
+    return get
+
+
+class _WriterGen:
+    """Generates one structure's writer as straight-line Python: fixed fields are shifted into
+    a local accumulator, conditions are the declared expressions over the object's attributes.
+    """
+
+    def __init__(self, cls: type[Struct]) -> None:
+        self.cls = cls
+        self.own = _own_names(cls)
+        self.env: dict[str, Any] = {
+            "CLS": cls,
+            "_uint": _uint,
+            "_required": _required,
+            "_as_bytes": _as_bytes,
+            "_chars": _chars,
+            "_outer": _outer,
+        }
+        self.lines: list[str] = []
+        self.n = 0
+
+    def const(self, value: Any) -> str:
+        self.n += 1
+        self.env[f"K{self.n}"] = value
+        return f"K{self.n}"
+
+    def out(self, ind: str, text: str) -> None:
+        self.lines.append(ind + text)
+
+    def name(self, name: str) -> str:
+        return f"obj.{name}" if name in self.own else f"outer({name!r})"
+
+    def cond(self, test: str) -> str:
+        tree = ast.parse(test, mode="eval")
+        gen = self
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                return ast.parse(gen.name(node.id), mode="eval").body
+
+        return ast.unparse(Rename().visit(tree))
+
+    def flush(self, ind: str) -> None:
+        self.out(ind, "w.acc = acc; w.nbits = n")
+
+    def reload(self, ind: str) -> None:
+        self.out(ind, "acc = w.acc; n = w.nbits")
+
+    def child_outer(self, struct: type[Struct]) -> str:
+        return "_outer(obj, outer)" if _free_names(struct) else "outer"
+
+    def steps(self, steps: tuple, ind: str) -> None:
+        if not steps:
+            self.out(ind, "pass")
+        for step in steps:
+            t = type(step)
+            if t is Run:
+                self.run(step, ind)
+            elif t is If:
+                self.out(ind, f"if {self.cond(step.test)}:")
+                self.steps(step.then, ind + "    ")
+                self.out(ind, "else:")
+                self.steps(step.otherwise, ind + "    ")
+            elif t is IfRoom:
+                present = " and ".join(
+                    f"obj.{f.name} is not None"
+                    for r in step.then
+                    for f in r.fields
+                    if f.kind != "reserved"
+                )
+                self.out(ind, f"if ({self.cond(step.test)}) and {present}:")
+                self.steps(step.then, ind + "    ")
+            elif t is Sub:
+                w = self.const(writer_of(step.struct))
+                self.flush(ind)
+                self.out(ind, f"sub = obj.{step.name}")
+                self.out(ind, f"if sub is None: raise _required(CLS, {step.name!r})")
+                self.out(ind, f"{w}(sub, w, {self.child_outer(step.struct)})")
+                self.reload(ind)
+            elif t is Repeat:
+                w = self.const(writer_of(step.struct))
+                self.flush(ind)
+                self.out(ind, f"for item in obj.{step.name}:")
+                self.out(ind, f"    {w}(item, w, {self.child_outer(step.struct)})")
+                self.reload(ind)
+            elif t is Rest or t is Chars:
+                if t is Rest:
+                    self.out(ind, f"data = obj.{step.name}")
+                    self.out(
+                        ind,
+                        f"if type(data) is not bytes: data = _as_bytes(CLS, {step.name!r}, data)",
+                    )
+                else:
+                    fixed = step.count if type(step.count) is int else None
+                    self.out(ind, f"data = _chars(CLS, {step.name!r}, obj.{step.name}, {fixed})")
+                self.out(ind, "acc = (acc << (8 * len(data))) | int.from_bytes(data, 'big')")
+                self.out(ind, "n += 8 * len(data)")
+            elif t is Custom:
+                self.flush(ind)
+                self.out(ind, f"{self.const(step.write)}(w, obj.__getattribute__)")
+                self.reload(ind)
+            else:  # pragma: no cover - a declaration error
+                raise TypeError(f"unknown layout step {step!r}")
+
+    def run(self, run: Run, ind: str) -> None:
+        for f in run.fields:
+            ones = (1 << f.bits) - 1
+            if f.kind == "reserved":
+                value = f"({ones} if rsv is None else rsv.get({f.name!r}, {ones}))"
+            else:
+                if f.derived and f.kind == "u" and f.name in _COUNTED:
+                    source = f"len(obj.{_COUNTED[f.name]})"
+                else:
+                    source = f"obj.{f.name}"
+                self.out(ind, f"v = {source}")
+                self.out(
+                    ind,
+                    f"if type(v) is not int or v < 0 or v > {ones}: "
+                    f"v = _uint(CLS, {f.name!r}, v, {f.bits})",
+                )
+                value = "v"
+            self.out(ind, f"acc = (acc << {f.bits}) | {value}")
+        self.out(ind, f"n += {run.bits}")
+
+    def build(self) -> Callable[[Struct, Writer, Getter], None]:
+        self.lines = [
+            "def write(obj, w, outer):",
+            "    acc = w.acc; n = w.nbits",
+            "    rsv = obj.__dict__.get('_reserved')",
+        ]
+        self.steps(self.cls._steps, "    ")
+        self.flush("    ")
+        source = "\n".join(self.lines)
+        exec(compile(source, f"<writer {self.cls.__name__}>", "exec"), self.env)
+        writer = self.env["write"]
+        writer.source = source
+        return writer
 
 
 # ----------------------------------------------------------------------------- checking
@@ -976,115 +1240,9 @@ def _reserved_widths(cls: type[Struct]) -> dict[str, int]:
     return out
 
 
-def encode_struct(obj: Struct) -> bytes:
-    """The bytes of one declared structure."""
-    w = Writer()
-    write_struct(obj, w)
-    return w.to_bytes()
-
-
-def _value(obj: Struct, f: Field) -> int:
-    if f.derived and f.kind == "u":
-        # A count field: the length of the list it counts, found by convention.
-        target = _COUNTED.get(f.name)
-        v = len(getattr(obj, target)) if target else getattr(obj, f.name)
-    else:
-        v = getattr(obj, f.name)
-    if v is None:
-        raise InvalidFieldError("is required here but is None", structure=obj.NAME, field=f.name)
-    if v is True or v is False:
-        return int(v)
-    if not isinstance(v, int) or v < 0 or v >> f.bits:
-        raise InvalidFieldError(
-            f"{v!r} does not fit in {f.bits} unsigned bits", structure=obj.NAME, field=f.name
-        )
-    return v
-
-
-# count field name -> the list attribute it counts
-_COUNTED = {
-    "component_count": "components",
-    "splice_count": "events",
-    "dtmf_count": "dtmf_chars",
-    "audio_count": "components",
-}
-
-
-def _write_steps(
-    cls: type[Struct],
-    steps: tuple,
-    obj: Struct,
-    w: Writer,
-    reserved_vals: dict[str, int],
-) -> None:
-    get = obj.__getattribute__
-    for step in steps:
-        if type(step) is Run:
-            acc = w.acc
-            for f in step.fields:
-                if f.kind == "reserved":
-                    v = reserved_vals.get(f.name, (1 << f.bits) - 1)
-                else:
-                    v = _value(obj, f)
-                acc = (acc << f.bits) | v
-            w.acc = acc
-            w.nbits += step.bits
-        elif type(step) is If:
-            branch = step.then if _holds(step.test, obj) else step.otherwise
-            _write_steps(cls, branch, obj, w, reserved_vals)
-        elif type(step) is Sub:
-            sub = get(step.name)
-            if sub is None:
-                raise InvalidFieldError(
-                    "is required here but is None", structure=cls.NAME, field=step.name
-                )
-            _with_parent(sub, obj)
-            write_struct(sub, w)
-        elif type(step) is Repeat:
-            for item in get(step.name):
-                _with_parent(item, obj)
-                write_struct(item, w)
-        elif type(step) is IfRoom:
-            g = _getter(obj)
-            if _holds(step.test, obj) and all(
-                g(f.name) is not None for s in step.then for f in s.fields if f.kind != "reserved"
-            ):
-                _write_steps(cls, step.then, obj, w, reserved_vals)
-        elif type(step) is Rest:
-            w.raw(bytes(get(step.name) or b""))
-        elif type(step) is Chars:
-            text = get(step.name)
-            try:
-                data = text.encode("latin-1")
-            except (AttributeError, UnicodeEncodeError) as exc:
-                raise InvalidFieldError(
-                    f"{text!r} is not one-byte characters", structure=cls.NAME, field=step.name
-                ) from exc
-            if type(step.count) is int and len(data) != step.count:
-                raise InvalidFieldError(
-                    f"needs exactly {step.count} characters, got {len(data)}",
-                    structure=cls.NAME,
-                    field=step.name,
-                )
-            w.raw(data)
-        elif type(step) is Custom:
-            step.write(w, _getter(obj))
-        else:  # pragma: no cover
-            raise TypeError(f"unknown layout step {step!r}")
-
-
-def _with_parent(child: Struct, parent: Struct) -> None:
-    object.__setattr__(child, "_parent", parent)
-
-
 @functools.cache
 def _condition(test: str) -> Any:
     return compile(test, f"<condition {test}>", "eval")
-
-
-def _holds(test: str, obj: Struct) -> bool:
-    """Evaluate a declared condition against an object being written."""
-    return _test(test, _getter(obj))
 
 
 def _getter(obj: Struct) -> Getter:
@@ -1128,4 +1286,5 @@ __all__ = [
     "structure",
     "u",
     "write_struct",
+    "writer_of",
 ]

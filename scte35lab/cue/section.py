@@ -127,6 +127,8 @@ def _headed_struct(command_cls: type[Struct]) -> type[Struct]:
 
 
 _HEADED = {cls: _headed_struct(cls) for cls in (*COMMANDS.values(), UnknownCommand)}
+_HEADED_READERS = {code: reader_of(_HEADED[cls]) for code, cls in COMMANDS.items()}
+_UNKNOWN_HEADED = reader_of(_HEADED[UnknownCommand])
 _DESCRIPTOR_READERS = {tag: reader_of(cls) for tag, cls in DESCRIPTORS.items()}
 
 
@@ -161,15 +163,19 @@ def decode_section(data: bytes, *, check_crc: bool = True, strict: bool = True) 
             bit=12,
         )
     problems: list[Problem] | None = None if strict else []
-    trailing = data[total:] if total < n else b""
-    stuffing = bool(trailing) and trailing.count(0xFF) == len(trailing)
-    if trailing and not stuffing and strict:
-        raise LengthMismatchError(
-            f"section_length {section_length} says {total} bytes, got {n}",
-            structure="splice_info_section",
-            field="section_length",
-            bit=12,
-        )
+    trailing = b""
+    stuffing = False
+    if total < n:
+        trailing = data[total:]
+        stuffing = trailing.count(0xFF) == len(trailing)
+        if not stuffing and strict:
+            raise LengthMismatchError(
+                f"section_length {section_length} says {total} bytes, got {n}",
+                structure="splice_info_section",
+                field="section_length",
+                bit=12,
+            )
+        data = data[:total]
     if total < HEADER_BYTES + 4:
         raise LengthMismatchError(
             f"section_length {section_length} is too short for a section",
@@ -177,9 +183,8 @@ def decode_section(data: bytes, *, check_crc: bool = True, strict: bool = True) 
             field="section_length",
             bit=12,
         )
-    data = data[:total]
     crc_read = int.from_bytes(data[-4:], "big")
-    if check_crc:
+    if check_crc and crc32_mpeg2(data):  # a section with its own CRC_32 checks to 0
         crc_calc = crc32_mpeg2(data[:-4])
         if crc_calc != crc_read:
             raise CrcError(
@@ -207,12 +212,16 @@ def decode_section(data: bytes, *, check_crc: bool = True, strict: bool = True) 
             bit=92,
         )
     command_type = data[13]
-    headed = _HEADED[COMMANDS.get(command_type, UnknownCommand)]
     try:
-        values: dict[str, Any] = _read_guarded(headed, cur, cmd_end)  # AS_DICT: header fields
-    except Scte35Error as exc:
+        # AS_DICT: the header fields and the command
+        values: dict[str, Any] = _HEADED_READERS.get(command_type, _UNKNOWN_HEADED)(
+            cur, cmd_end, no_parent
+        )
+    except (Scte35Error, ReadError) as exc:
+        if not isinstance(exc, Scte35Error):  # a bitstring read past the data: ours
+            exc = TruncatedError(str(exc), structure="splice_info_section", bit=cur.pos)
         if problems is None or legacy:  # legacy: no length says where the command ends
-            raise
+            raise exc from None
         values = _header_values(Cursor(data), body_end)
         values.pop("splice_command_length")
         values["command"] = _undecoded_command(data, command_type, cmd_end)
@@ -228,6 +237,8 @@ def decode_section(data: bytes, *, check_crc: bool = True, strict: bool = True) 
         values["command_extra_bytes"] = data[cur.pos // 8 : cmd_end // 8]
         cur.pos = cmd_end
     _decode_descriptor_loop(cur, data, body_end, values, problems)
+    if problems is None and not trailing:
+        return values
     return _with_trailing(values, trailing, stuffing, problems, section_length)
 
 
@@ -324,13 +335,6 @@ def _decode_descriptor_loop(
     values["alignment_stuffing"] = data[loop_end // 8 : body_end // 8]
 
 
-def _read_guarded(cls: type[Struct], cur: Cursor, end: int) -> Any:
-    try:
-        return read_struct(cls, cur, end)
-    except ReadError as exc:  # a bitstring read past the data: report it as ours
-        raise TruncatedError(str(exc), structure=cls.NAME, bit=cur.pos) from exc
-
-
 def _read_descriptors(
     cur: Cursor,
     data: bytes,
@@ -338,71 +342,88 @@ def _read_descriptors(
     problems: list[Problem] | None = None,
     values: dict[str, Any] | None = None,
 ) -> list[SpliceDescriptor]:
+    """The descriptors of the loop ending at bit ``loop_end``; ``cur`` is left there."""
     out: list[SpliceDescriptor] = []
-    while cur.pos < loop_end:
-        start = cur.pos
-        if start + 16 > loop_end:
-            exc: Scte35Error = TruncatedError(
-                "a descriptor header needs 2 bytes",
-                structure="splice_descriptor",
-                field="descriptor_length",
-                bit=start,
-            )
+    readers = _DESCRIPTOR_READERS
+    start = cur.pos
+    while start < loop_end:
+        i = start >> 3
+        end = start + 16 + 8 * data[i + 1] if start + 16 <= loop_end else loop_end + 1
+        if end > loop_end:
+            _unframed(data, start, loop_end, problems, values)
+            break
+        tag = data[i]
+        if end - start < 48:  # no room for an identifier
+            d: SpliceDescriptor = PrivateDescriptor(tag, None, data[i + 2 : end >> 3])
         else:
-            tag, length = data[start // 8], data[start // 8 + 1]
-            cur.pos = start + 16
-            end = cur.pos + 8 * length
-            if end <= loop_end:
-                out.append(_read_descriptor(cur, data, tag, end, problems))
-                continue
-            exc = LengthMismatchError(
-                f"descriptor_length {length} runs past the descriptor loop",
-                structure="splice_descriptor",
-                field="descriptor_length",
-                bit=start + 8,
-            )
-        if problems is None or values is None:
-            raise exc
-        problems.append(Problem.from_error(exc, "the rest of the loop is kept as bytes"))
-        values["descriptor_loop_rest"] = data[start // 8 : loop_end // 8]
-        cur.pos = loop_end
+            identifier = int.from_bytes(data[i + 2 : i + 6], "big")
+            reader = readers.get(tag) if identifier == CUEI else None
+            if reader is None:
+                d = PrivateDescriptor(tag, identifier, data[i + 6 : end >> 3])
+            else:
+                cur.pos = start + 48
+                try:
+                    d = reader(cur, end, no_parent)
+                except (Scte35Error, ReadError) as exc:
+                    d = _undecoded_descriptor(cur, data, tag, start + 48, end, exc, problems)
+                else:
+                    if cur.pos < end:
+                        d.extra_bytes = data[cur.pos >> 3 : end >> 3]
+        out.append(d)
+        start = end
+    cur.pos = loop_end
     return out
 
 
-def _read_descriptor(
-    cur: Cursor, data: bytes, tag: int, end: int, problems: list[Problem] | None
-) -> SpliceDescriptor:
-    """One descriptor whose body is ``cur.pos`` .. ``end``; ``cur`` is left at ``end``."""
-    length = (end - cur.pos) // 8
-    if length < 4:
-        d: SpliceDescriptor = PrivateDescriptor(tag, None, data[cur.pos // 8 : end // 8])
-        cur.pos = end
-        return d
-    i = cur.pos >> 3
-    identifier = int.from_bytes(data[i : i + 4], "big")
-    cur.pos += 32
-    cls = DESCRIPTORS.get(tag) if identifier == CUEI else None
-    if cls is None:
-        d = PrivateDescriptor(tag, identifier, data[cur.pos // 8 : end // 8])
+def _unframed(
+    data: bytes,
+    start: int,
+    loop_end: int,
+    problems: list[Problem] | None,
+    values: dict[str, Any] | None,
+) -> None:
+    """A descriptor header that does not fit the loop: an error, or (lenient) the loop's
+    rest kept as bytes."""
+    if start + 16 > loop_end:
+        exc: Scte35Error = TruncatedError(
+            "a descriptor header needs 2 bytes",
+            structure="splice_descriptor",
+            field="descriptor_length",
+            bit=start,
+        )
     else:
-        body = cur.pos
-        try:
-            try:
-                d = _DESCRIPTOR_READERS[tag](cur, end, no_parent)
-            except ReadError as exc:  # a bitstring read past the data: report it as ours
-                raise TruncatedError(str(exc), structure=cls.NAME, bit=cur.pos) from exc
-        except Scte35Error as exc:
-            if problems is None:
-                raise
-            problems.append(Problem.from_error(exc, "the descriptor is kept as bytes"))
-            cur.pos = body
-            decoded = plain(read_partial(cls, cur, end))
-            d = UndecodedDescriptor(tag, identifier, data[body // 8 : end // 8], decoded)
-        else:
-            if cur.pos < end:
-                d.extra_bytes = data[cur.pos // 8 : end // 8]
-    cur.pos = end
-    return d
+        exc = LengthMismatchError(
+            f"descriptor_length {data[(start >> 3) + 1]} runs past the descriptor loop",
+            structure="splice_descriptor",
+            field="descriptor_length",
+            bit=start + 8,
+        )
+    if problems is None or values is None:
+        raise exc
+    problems.append(Problem.from_error(exc, "the rest of the loop is kept as bytes"))
+    values["descriptor_loop_rest"] = data[start >> 3 : loop_end >> 3]
+
+
+def _undecoded_descriptor(
+    cur: Cursor,
+    data: bytes,
+    tag: int,
+    body: int,
+    end: int,
+    exc: Exception,
+    problems: list[Problem] | None,
+) -> SpliceDescriptor:
+    """A CUEI descriptor whose body (bits ``body`` .. ``end``) failed to read: the error as
+    ours, or (lenient) the descriptor kept as bytes with what did read."""
+    cls = DESCRIPTORS[tag]
+    if not isinstance(exc, Scte35Error):  # a bitstring read past the data
+        exc = TruncatedError(str(exc), structure=cls.NAME, bit=cur.pos)
+    if problems is None:
+        raise exc
+    problems.append(Problem.from_error(exc, "the descriptor is kept as bytes"))
+    cur.pos = body
+    decoded = plain(read_partial(cls, cur, end))
+    return UndecodedDescriptor(tag, CUEI, data[body >> 3 : end >> 3], decoded)
 
 
 def checked(cue: Cue, *, encodes: bool = True) -> Cue:

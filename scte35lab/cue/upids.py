@@ -78,25 +78,22 @@ def _read_upid(cur: Cursor, end: int, get: Getter) -> tuple[int, Any]:
         raise TruncatedError(
             "needs 2 bytes", structure="segmentation_upid", field="segmentation_upid_type", bit=pos
         )
-    upid_type, length = cur.read_bytes(2)
-    if cur.pos + 8 * length > end:
+    if pos & 7:  # not at a byte boundary: never in a real section, read through bitstring
+        upid_type, length = cur.read_bytes(2)
+        data = cur.read_bytes(length) if pos + 16 + 8 * length <= end else b""
+    else:
+        i = pos >> 3
+        upid_type, length = cur.data[i], cur.data[i + 1]
+        data = cur.data[i + 2 : i + 2 + length]
+    stop = pos + 16 + 8 * length
+    if stop > end:
         raise TruncatedError(
             f"segmentation_upid_length {length} runs past the descriptor",
             structure="segmentation_upid",
             field="segmentation_upid_length",
             bit=pos + 8,
         )
-    cls = STRUCTURED.get(upid_type)
-    if cls is not None and length >= 4:
-        start, stop = cur.pos, cur.pos + 8 * length
-        try:
-            value: Any = read_struct(cls, cur, stop)
-            if cur.pos == stop:
-                return upid_type, value
-        except TruncatedError:
-            pass
-        cur.pos = start
-    data = cur.read_bytes(length) if length else b""
+    cur.pos = stop
     return upid_type, upid_value(upid_type, data)
 
 
@@ -147,7 +144,6 @@ def _check_upid(get: Getter) -> None:
 UPID = Custom(
     ("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid, check=_check_upid
 )
-STRUCTURED: dict[int, type[Struct]] = {0x0B: AtscContentIdentifier, 0x0C: Mpu}
 
 
 # §10.3.3.4, MID() (type 0x0D): one of its UPIDs
@@ -167,32 +163,54 @@ class MidUpid(Struct):
 
 def upid_value(upid_type: int, data: bytes) -> Any:
     """The typed value of a UPID's bytes, or the bytes themselves when no type fits exactly."""
-    if upid_type == 0x00 and not data:
-        return None
+    typed = _TYPED.get(upid_type)
+    if typed is None:
+        return None if upid_type == 0x00 and not data else data
     fixed = FIXED_LENGTHS.get(upid_type)
     if fixed is not None and len(data) != fixed:
         return data
     try:
-        if upid_type in TEXT_UPID_TYPES:
-            text = data.decode("utf-8")
-            if text.isprintable():
-                return text
-            return data
-        if upid_type == 0x08:
-            return int.from_bytes(data, "big")
-        if upid_type == 0x0B and len(data) >= 4:
-            return read_struct(AtscContentIdentifier, Cursor(data), 8 * len(data))
-        if upid_type == 0x0C and len(data) >= 4:
-            return read_struct(Mpu, Cursor(data), 8 * len(data))
-        if upid_type == 0x0D and data:
-            cur = Cursor(data)
-            items = []
-            while cur.pos < 8 * len(data):
-                items.append(read_struct(MidUpid, cur, 8 * len(data)))
-            return items
+        return typed(data)
     except (TruncatedError, UnicodeDecodeError):
         return data
-    return data
+
+
+def _text(data: bytes) -> Any:
+    text = data.decode("utf-8")
+    return text if text.isprintable() else data
+
+
+def _whole(cls: type[Struct]) -> Any:
+    """A reader of ``cls`` that must use every byte (else the bytes stay bytes)."""
+
+    def read(data: bytes) -> Any:
+        if len(data) < 4:
+            return data
+        cur = Cursor(data)
+        value = read_struct(cls, cur, 8 * len(data))
+        return value if cur.pos == 8 * len(data) else data
+
+    return read
+
+
+def _mid(data: bytes) -> Any:
+    if not data:
+        return data
+    cur = Cursor(data)
+    items = []
+    while cur.pos < 8 * len(data):
+        items.append(read_struct(MidUpid, cur, 8 * len(data)))
+    return items
+
+
+# UPID type -> the reader of its typed value (other types stay bytes)
+_TYPED: dict[int, Any] = {
+    **dict.fromkeys(TEXT_UPID_TYPES, _text),
+    0x08: lambda data: int.from_bytes(data, "big"),
+    0x0B: _whole(AtscContentIdentifier),
+    0x0C: _whole(Mpu),
+    0x0D: _mid,
+}
 
 
 def upid_bytes(upid_type: int, value: Any) -> bytes:
