@@ -108,11 +108,9 @@ class Cue:
         # Every field is either in ``values`` or takes its default: set them directly rather
         # than through ``__init__`` (the decode hot path).
         cue = object.__new__(Cue)
-        fields = cue.__dict__
-        fields.update(_DEFAULTS)
-        if "descriptors" not in values:
-            fields["descriptors"] = []
+        fields = _DEFAULTS.copy()
         fields.update(values)
+        cue.__dict__ = fields
         return cue
 
     def encode(self) -> bytes:

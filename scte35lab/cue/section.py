@@ -16,7 +16,7 @@ from scte35lab.cue.commands import (
     UnknownCommand,
     command_type_of,
 )
-from scte35lab.cue.crc import crc32_mpeg2
+from scte35lab.cue.crc import crc32_mpeg2, crc32_mpeg2_holds
 from scte35lab.cue.descriptors import (
     DESCRIPTORS,
     PrivateDescriptor,
@@ -184,7 +184,7 @@ def decode_section(data: bytes, *, check_crc: bool = True, strict: bool = True) 
             bit=12,
         )
     crc_read = int.from_bytes(data[-4:], "big")
-    if check_crc and crc32_mpeg2(data):  # a section with its own CRC_32 checks to 0
+    if check_crc and not crc32_mpeg2_holds(data):
         crc_calc = crc32_mpeg2(data[:-4])
         if crc_calc != crc_read:
             raise CrcError(
@@ -200,6 +200,7 @@ def decode_section(data: bytes, *, check_crc: bool = True, strict: bool = True) 
         values["crc_32"] = crc_read
         values["encrypted_data"] = data[13:-4]
         values["command"] = None
+        values["descriptors"] = []
         return _with_trailing(values, trailing, stuffing, problems, section_length)
     command_length = ((data[11] & 0x0F) << 8) | data[12]
     legacy = command_length == LEGACY_COMMAND_LENGTH
@@ -317,8 +318,12 @@ def _decode_descriptor_loop(
             field="descriptor_loop_length",
             bit=pos,
         )
-    loop_length = int.from_bytes(cur.read_bytes(2), "big")
-    loop_end = cur.pos + 8 * loop_length
+    i = pos >> 3
+    loop_length = (
+        (data[i] << 8) | data[i + 1] if not pos & 7 else int.from_bytes(cur.read_bytes(2), "big")
+    )
+    loop_end = pos + 16 + 8 * loop_length
+    cur.pos = pos + 16
     if loop_end > body_end:
         exc = LengthMismatchError(
             f"descriptor_loop_length {loop_length} runs past the section",
@@ -332,7 +337,8 @@ def _decode_descriptor_loop(
         values["descriptor_loop_length"] = loop_length
         loop_end = body_end
     values["descriptors"] = _read_descriptors(cur, data, loop_end, problems, values)
-    values["alignment_stuffing"] = data[loop_end // 8 : body_end // 8]
+    if loop_end < body_end:
+        values["alignment_stuffing"] = data[loop_end // 8 : body_end // 8]
 
 
 def _read_descriptors(

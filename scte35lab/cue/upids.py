@@ -166,9 +166,6 @@ def upid_value(upid_type: int, data: bytes) -> Any:
     typed = _TYPED.get(upid_type)
     if typed is None:
         return None if upid_type == 0x00 and not data else data
-    fixed = FIXED_LENGTHS.get(upid_type)
-    if fixed is not None and len(data) != fixed:
-        return data
     try:
         return typed(data)
     except (TruncatedError, UnicodeDecodeError):
@@ -204,9 +201,20 @@ def _mid(data: bytes) -> Any:
 
 
 # UPID type -> the reader of its typed value (other types stay bytes)
+def _airing_id(data: bytes) -> Any:
+    return int.from_bytes(data, "big") if len(data) == 8 else data
+
+
+def _fixed(n: int, typed: Any) -> Any:
+    """``typed`` for a UPID of exactly ``n`` bytes; other lengths stay bytes."""
+    return lambda data: typed(data) if len(data) == n else data
+
+
 _TYPED: dict[int, Any] = {
-    **dict.fromkeys(TEXT_UPID_TYPES, _text),
-    0x08: lambda data: int.from_bytes(data, "big"),
+    **{
+        t: _fixed(FIXED_LENGTHS[t], _text) if t in FIXED_LENGTHS else _text for t in TEXT_UPID_TYPES
+    },
+    0x08: _airing_id,
     0x0B: _whole(AtscContentIdentifier),
     0x0C: _whole(Mpu),
     0x0D: _mid,
