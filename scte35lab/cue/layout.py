@@ -385,18 +385,6 @@ def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
     return cur.read_list(run.fmt, run.bits, byte_unpacker(run.byte_widths))
 
 
-def _fetch_chain(prefixes: tuple, cur: Cursor, end: int) -> tuple[bool, list, int, int]:
-    """Read the longest prefix of a likely-path chain that fits before ``end``.
-
-    Returns (fetched?, values, bit position of the chain, number of runs fetched)."""
-    pos = cur.pos
-    room = end - pos
-    for bits, fmt, n, widths in prefixes:
-        if bits <= room:
-            return True, cur.read_list(fmt, bits, widths), pos, n
-    return False, [], pos, 0
-
-
 def _truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> TruncatedError:
     return TruncatedError(f"needs {n} bytes", structure=cls.NAME, field=name, bit=pos)
 
@@ -417,7 +405,6 @@ class _Gen:
             "_read_run": _read_run,
             "read_struct": read_struct,
             "_truncated_chars": _truncated_chars,
-            "_fetch_chain": _fetch_chain,
             "_make_getter": _make_getter,
             "_UNSET": _UNSET,
             "_new": object.__new__,
@@ -483,14 +470,10 @@ class _Gen:
             self.chains.append(self.chain)
             self.out(ind, "p = cur.pos")
             self.out(ind, f"if p + CHAINBITS{k} <= end:")
-            self.out(ind, f"    g = CHAINREAD{k}; base = p; f = True; lim = CHAINRUNS{k}")
-            self.out(ind, "else:")
-            self.out(ind, f"    f, g, base, lim = _fetch_chain(CHAIN{k}, cur, end)")
+            self.out(ind, f"    g = CHAINREAD{k}; base = p; f = True")
         if not (likely and self.chain is not None):
             return None
         c = self.chain
-        if c[0]:
-            self.out(ind, f"if f and lim <= {len(c[0])}: cur.pos = base + {c[1]}; f = False")
         at = c[2]
         c[0].append(step)
         c[1] += step.bits
@@ -697,23 +680,17 @@ class _Gen:
 
     def build(self) -> Callable[[Cursor, int, Getter], Struct]:
         cls = self.cls
-        self.lines = ["def read(cur, end, parent):", "    f = False; base = 0; g = None; lim = 0"]
+        self.lines = ["def read(cur, end, parent):", "    f = False; base = 0"]
         self.open_scope(cls, "    ", 0)
         self.steps(cls._steps, "    ", 0, True)
         self.sync("    ")
         self.construct(cls, "    ", 0, "obj")
         self.out("    ", "return obj")
         for runs, _, _, k in self.chains:
-            prefixes = []
-            for i in range(len(runs), 0, -1):
-                part = runs[:i]
-                fmt = ", ".join(r.fmt for r in part)
-                widths = byte_unpacker(_byte_widths(tuple(part)))
-                prefixes.append((sum(r.bits for r in part), fmt, i, widths))
-            self.env[f"CHAIN{k}"] = tuple(prefixes)
-            bits, fmt, n, widths = prefixes[0]
-            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = bits, fmt
-            self.env[f"CHAINRUNS{k}"], self.env[f"CHAINWIDTHS{k}"] = n, widths
+            fmt = ", ".join(r.fmt for r in runs)
+            widths = byte_unpacker(_byte_widths(tuple(runs)))
+            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = sum(r.bits for r in runs), fmt
+            self.env[f"CHAINWIDTHS{k}"] = widths
             # The whole chain in one read: whole-byte integers straight from the bytes when
             # it starts on a byte boundary, bit-packed ones by bitstring at that position.
             if widths is not None:
