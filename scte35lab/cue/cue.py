@@ -18,11 +18,15 @@ from scte35lab.cue.commands import (
     command_type_of,
 )
 from scte35lab.cue.descriptors import SegmentationDescriptor, SpliceDescriptor
-from scte35lab.cue.inputs import section_bytes_from
+from scte35lab.cue.dictform import cue_from_dict, cue_to_dict
+from scte35lab.cue.html import cue_html
+from scte35lab.cue.inputs import parse_json, section_bytes_from
 from scte35lab.cue.problems import Problem
 from scte35lab.cue.section import checked, decode_section, encode_section
 from scte35lab.cue.tables import END_OF, SUB_SEGMENT_TYPES, command_name
 from scte35lab.cue.timing import BreakDuration, SpliceTime
+from scte35lab.cue.validation import validate_cue
+from scte35lab.cue.xmlform import cue_from_xml, cue_to_xml
 from scte35lab.errors import InvalidFieldError
 
 PTS_MODULUS = 1 << 33
@@ -127,16 +131,12 @@ class Cue:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the standard's syntax element names (ticks, plus seconds)."""
-        from scte35lab.cue.dictform import cue_to_dict
-
         return cue_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Cue:
         """The inverse of ``to_dict``; derived fields (lengths, names, seconds) are ignored."""
-        from scte35lab.cue.dictform import cue_from_dict
-
-        return cue_from_dict(d)
+        return cue_from_dict(d, cls)
 
     def to_json(self, **kwargs: Any) -> str:
         """``to_dict`` as JSON text (indent=2 unless told otherwise)."""
@@ -146,27 +146,19 @@ class Cue:
     @classmethod
     def from_json(cls, text: str) -> Cue:
         """The inverse of ``to_json``."""
-        from scte35lab.cue.inputs import parse_json
-
         return cls.from_dict(parse_json(text))
 
     def to_xml(self, *, binary: bool = False) -> str:
         """SCTE 35 XML: the element form, or ``binary=True`` for <Signal><Binary>."""
-        from scte35lab.cue.xmlform import cue_to_xml
-
         return cue_to_xml(self, binary=binary)
 
     @classmethod
     def from_xml(cls, text: str) -> Cue:
         """Read SCTE 35 XML (element or Binary form; 2013/2016 namespaces both accepted)."""
-        from scte35lab.cue.xmlform import cue_from_xml
-
-        return cue_from_xml(text)
+        return cue_from_xml(text, cls)
 
     def validate(self) -> list[str]:
         """Problems a receiver would trip on, as sentences; empty when the cue is sound."""
-        from scte35lab.cue.validation import validate_cue
-
         return validate_cue(self)
 
     # ------------------------------------------------------------------ what users ask for
@@ -373,8 +365,6 @@ class Cue:
         return f"Cue({' '.join(parts)})"
 
     def _repr_html_(self) -> str:
-        from scte35lab.cue.html import cue_html
-
         return cue_html(self)
 
 

@@ -393,10 +393,9 @@ def command_from_dict(command_type: int, d: dict[str, Any]) -> SpliceCommand:
     return struct_from_dict(cls, d or {})
 
 
-def cue_from_dict(d: dict[str, Any]) -> Any:
-    """A ``Cue`` from ``cue_to_dict`` output (or a hand-written dict with the same names)."""
-    from scte35lab.cue.cue import Cue
-
+def cue_from_dict(d: dict[str, Any], cue_class: type) -> Any:
+    """A ``cue_class`` (``Cue``) from ``cue_to_dict`` output (or a hand-written dict with the
+    same names); the class is given so that this module need not import the one that uses it."""
     if not isinstance(d, dict):
         raise InvalidFieldError("a cue must be an object", structure="splice_info_section")
     if d.get("table_id", 0xFC) != 0xFC:
@@ -413,7 +412,7 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
     if d.get("encrypted_packet"):
         kwargs["encrypted_data"] = _bytes_from(d.get("encrypted_data", ""), "encrypted_data")
         kwargs["command"] = None
-        return checked(Cue(**kwargs))
+        return checked(cue_class(**kwargs))
     ctype = d.get("splice_command_type")
     if ctype is None:
         raise InvalidFieldError(
@@ -456,4 +455,4 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
         raise InvalidFieldError(
             f"unknown key {unknown[0]!r}", structure="splice_info_section", field=unknown[0]
         )
-    return checked(Cue(**kwargs))
+    return checked(cue_class(**kwargs))

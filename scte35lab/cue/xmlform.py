@@ -449,8 +449,9 @@ def _serialize(root: ET.Element) -> str:
 # ============================================================================= reading
 
 
-def cue_from_xml(text: str | bytes) -> Any:
-    """A ``Cue`` from SCTE 35 XML text (element or Binary form, any accepted namespace)."""
+def cue_from_xml(text: str | bytes, cue_class: type) -> Any:
+    """A ``cue_class`` (``Cue``) from SCTE 35 XML text (element or Binary form, any accepted
+    namespace); the class is given so that this module need not import the one that uses it."""
     root = _parse(text)
     ns, name = _split(root.tag)
     if ns not in SCTE35_NAMESPACES:
@@ -462,9 +463,9 @@ def cue_from_xml(text: str | bytes) -> Any:
         root = inner[0]
         name = _split(root.tag)[1]
     if name == "Binary":
-        return _from_binary(root)
+        return _from_binary(root, cue_class)
     if name == "SpliceInfoSection":
-        return _read_section(root)
+        return _read_section(root, cue_class)
     raise InputFormatError(
         f"root element {name!r} is not SpliceInfoSection, Signal or Binary",
         structure=name,
@@ -605,9 +606,7 @@ def _take_reserved(el: ET.Element, obj: Struct) -> Any:
     return obj
 
 
-def _from_binary(el: ET.Element) -> Any:
-    from scte35lab.cue.cue import Cue
-
+def _from_binary(el: ET.Element, cue_class: type) -> Any:
     s = re.sub(r"\s+", "", el.text or "")
     if not s:
         raise InvalidFieldError("holds no base64", structure="Binary")
@@ -619,7 +618,7 @@ def _from_binary(el: ET.Element) -> Any:
         raise InvalidFieldError(
             "base64 does not decode to a splice_info_section (table_id 0xFC)", structure="Binary"
         )
-    return Cue.decode(raw)
+    return cue_class.decode(raw)
 
 
 # ----------------------------------------------------------------------------- section
@@ -644,9 +643,7 @@ _DESCRIPTORS = (
 _SECTION_CHILDREN = ("EncryptedPacket", "lab:EncryptedData", *_COMMANDS, *_DESCRIPTORS)
 
 
-def _read_section(el: ET.Element) -> Any:
-    from scte35lab.cue.cue import Cue
-
+def _read_section(el: ET.Element, cue_class: type) -> Any:
     kwargs: dict[str, Any] = {
         "sap_type": _int(el, "sapType", 2, 3),
         "pts_adjustment": _int(el, "ptsAdjustment", 33, 0),
@@ -675,7 +672,7 @@ def _read_section(el: ET.Element) -> Any:
             command=None,
             descriptors=[],
         )
-        return checked(Cue(**kwargs))
+        return checked(cue_class(**kwargs))
     if packet is not None:
         algorithm = _int(packet, "encryptionAlgorithm", 6, 0)
         if algorithm:
@@ -702,7 +699,7 @@ def _read_section(el: ET.Element) -> Any:
     kind, cmd_el = commands[0]
     kwargs["command"] = _COMMAND_READERS[kind](cmd_el)
     kwargs["descriptors"] = [_DESCRIPTOR_READERS[k](c) for k, c in children if k in _DESCRIPTORS]
-    return checked(Cue(**kwargs))
+    return checked(cue_class(**kwargs))
 
 
 # ----------------------------------------------------------------------------- commands
