@@ -118,6 +118,7 @@ class SpliceSchedule(SpliceCommand):
 class InsertComponent(Struct):
     """One component of a component-mode splice_insert; no splice_time when immediate."""
 
+    OUTER_NAMES = ("splice_immediate_flag",)
     LAYOUT = (
         u("component_tag", 8),
         If("not splice_immediate_flag", (Sub("splice_time", SpliceTime),)),

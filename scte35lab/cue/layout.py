@@ -220,6 +220,49 @@ def _compile(items: tuple, reserved_seq: list[int] | None = None) -> tuple:
     return tuple(steps)
 
 
+def _check_names(cls: type) -> None:
+    """Every name a condition or a count reads is declared before it (or is one of the
+    class's ``OUTER_NAMES``), and every nested structure's ``OUTER_NAMES`` are: a misspelt
+    name fails when the class is defined, not as a silently false condition when read."""
+
+    def need(name: str, what: str, known: set[str]) -> None:
+        if name not in known:
+            raise NameError(
+                f"{cls.__name__}: {what} reads {name!r}, which is not declared before it"
+            )
+
+    def walk(items: tuple, known: set[str]) -> set[str]:
+        for item in items:
+            t = type(item)
+            if t is Field:
+                if item.kind != "reserved":
+                    known.add(item.name)
+            elif t is If or t is IfRoom:
+                tree = ast.parse(item.test, mode="eval")  # a SyntaxError here fails at import
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Name):
+                        need(node.id, f"condition {item.test!r}", known)
+                known |= walk(item.then, set(known))
+                known |= walk(getattr(item, "otherwise", ()), set(known))
+            elif t is Sub or t is Repeat:
+                if t is Repeat and item.count is not None:
+                    need(item.count, f"the count of {item.name!r}", known)
+                for name in item.struct.OUTER_NAMES:
+                    need(name, f"{item.struct.__name__} (in {item.name!r})", known)
+                known.add(item.name)
+            elif t is Chars:
+                if type(item.count) is str:
+                    need(item.count, f"the count of {item.name!r}", known)
+                known.add(item.name)
+            elif t is Custom:
+                known.update(item.names)
+            else:
+                known.add(item.name)
+        return known
+
+    walk(cls.LAYOUT, set(cls.OUTER_NAMES))
+
+
 def _declared_names(items: tuple) -> Iterator[str]:
     for item in items:
         if isinstance(item, Field):
@@ -255,9 +298,13 @@ class Struct:
     # leaving out the fields named here.
     AS_DICT: ClassVar[bool] = False
     DICT_DROPS: ClassVar[frozenset[str]] = frozenset()
+    # Names its conditions read from the structure that holds it (e.g. a component of
+    # splice_insert reads splice_immediate_flag); that structure must declare them first.
+    OUTER_NAMES: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _check_names(cls)
         cls._steps = _compile(cls.LAYOUT)
         if not cls.__dict__.get("NAME"):
             cls.NAME = _snake(cls.__name__)
