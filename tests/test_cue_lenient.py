@@ -189,3 +189,20 @@ def test_strict_is_the_default() -> None:
     data, _ = upid_past_descriptor()
     with pytest.raises(Scte35Error):
         Cue.decode(data)
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_kept_trailing_stuffing_survives_json_and_xml(encrypted: bool) -> None:
+    cue = Cue.splice_null()
+    if encrypted:
+        cue = Cue(
+            command=None,
+            encrypted_packet=True,
+            splice_command_length=5,
+            encrypted_data=b"\x01\x02\x03\x04\x05\x06\x07\x08\x09",
+        )
+    data = cue.encode() + b"\xff\xff\xff"
+    lenient = Cue.decode(data, strict=False)
+    assert lenient.trailing_bytes == b"\xff\xff\xff" and lenient.encode() == data
+    assert Cue.from_json(lenient.to_json()).encode() == data
+    assert Cue.from_xml(lenient.to_xml()).encode() == data

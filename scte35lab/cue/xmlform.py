@@ -150,6 +150,8 @@ def _section_element(cue: Any) -> ET.Element:
         _set_ext(root, "sectionSyntaxIndicator", True)
     if cue.private_indicator:
         _set_ext(root, "privateIndicator", True)
+    if cue.trailing_bytes:
+        _set_ext(root, "trailingBytes", cue.trailing_bytes)
     if cue.encrypted_packet:
         _sub(
             root,
@@ -174,8 +176,6 @@ def _section_element(cue: Any) -> ET.Element:
         _set_ext(root, "alignmentStuffing", cue.alignment_stuffing)
     if cue.descriptor_loop_rest:
         _set_ext(root, "descriptorLoopRest", cue.descriptor_loop_rest)
-    if cue.trailing_bytes:
-        _set_ext(root, "trailingBytes", cue.trailing_bytes)
     if cue.command is None:
         raise InvalidFieldError(
             "a clear section needs a command", structure="SpliceInfoSection", field="command"
@@ -651,6 +651,7 @@ def _read_section(el: ET.Element, cue_class: type) -> Any:
         "tier": _int(el, "tier", 12, 0xFFF),
         "section_syntax_indicator": _bool(el, "sectionSyntaxIndicator", False, ext=True),
         "private_indicator": _bool(el, "privateIndicator", False, ext=True),
+        "trailing_bytes": _ext_bytes(el, "trailingBytes"),
     }
     children = _children(el, _SECTION_CHILDREN)
     packet = _only(el, "EncryptedPacket", _SECTION_CHILDREN)
@@ -689,7 +690,6 @@ def _read_section(el: ET.Element, cue_class: type) -> Any:
     kwargs["command_extra_bytes"] = _ext_bytes(el, "commandExtraBytes")
     kwargs["alignment_stuffing"] = _ext_bytes(el, "alignmentStuffing")
     kwargs["descriptor_loop_rest"] = _ext_bytes(el, "descriptorLoopRest")
-    kwargs["trailing_bytes"] = _ext_bytes(el, "trailingBytes")
     if len(commands) != 1:
         raise InvalidFieldError(
             f"needs exactly one splice command element, found {len(commands)}",
