@@ -128,6 +128,7 @@ def test_trailing_ff_stuffing_is_kept_leniently_and_listed() -> None:
     assert "0xFF stuffing" in str(p)
     assert cue.encode() == valid + b"\xff" * 5
     assert any("decoded leniently" in v and "stuffing" in v for v in cue.validate())
+    assert "1 problems, decoded leniently" in repr(cue)
 
 
 def test_trailing_bytes_that_are_not_stuffing_are_kept_leniently() -> None:

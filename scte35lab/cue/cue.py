@@ -362,6 +362,8 @@ class Cue:
         others = [d.NAME for d in self.descriptors if not isinstance(d, SegmentationDescriptor)]
         if others:
             parts.append("+" + ",".join(others))
+        if self.problems:
+            parts.append(f"<{len(self.problems)} problems, decoded leniently>")
         return f"Cue({' '.join(parts)})"
 
     def _repr_html_(self) -> str:
