@@ -25,6 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--xml", action="store_true", help="print SCTE 35 XML instead of JSON")
     p.add_argument("--no-crc-check", action="store_true", help="decode despite a bad CRC_32")
     p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="decode what breaks the syntax too: keep the rest as bytes, list the problems",
+    )
+    p.add_argument(
         "--validate",
         action="store_true",
         help="also list what a receiver would trip on (exit 1 if anything)",
@@ -62,7 +67,7 @@ def decode_command(args: argparse.Namespace) -> int:
         found = capture_cues(data, args.cue[1:] if args.cue.startswith("@") else "stdin")
         if found is not None:
             return _print_capture_cues(found, args)
-    cue = Cue.decode(data, check_crc=not args.no_crc_check)
+    cue = Cue.decode(data, check_crc=not args.no_crc_check, strict=not args.lenient)
     if args.xml:
         print(cue.to_xml())
     else:

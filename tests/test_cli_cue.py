@@ -64,3 +64,23 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2() -> None:
 def test_unknown_command_is_a_usage_error_with_exit_2() -> None:
     out = run("frobnicate")
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_decode_lenient_shows_a_cue_strict_decoding_refuses() -> None:
+    import base64
+
+    from scte35lab.cue import crc32_mpeg2
+
+    raw = bytearray(base64.b64decode(SPLICE_INSERT)[:-4] + b"\xff\xff")  # stuffing in the loop
+    raw[1:3] = ((raw[1] & 0xF0) << 8 | (len(raw) + 4 - 3)).to_bytes(2, "big")
+    raw[34:36] = (int.from_bytes(raw[34:36], "big") + 2).to_bytes(2, "big")
+    data = bytes(raw) + crc32_mpeg2(bytes(raw)).to_bytes(4, "big")
+    cue = base64.b64encode(data).decode()
+    strict = run("decode", cue)
+    assert strict.returncode == 2 and "descriptor_length" in strict.stderr
+    out = run("decode", "--lenient", cue)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert d["descriptor_loop_rest"] == "0xffff"
+    assert any("descriptor_length" in p for p in d["problems"])
+    assert d["descriptors"][0]["provider_avail_id"] == 309

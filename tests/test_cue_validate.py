@@ -35,7 +35,7 @@ def test_sub_segment_fields_on_a_type_without_them_are_reported() -> None:
         0,
         [
             _seg(
-                segmentation_type_id=0x30,
+                segmentation_type_id=0x22,
                 segmentation_duration=1,
                 sub_segment_num=1,
                 sub_segments_expected=1,

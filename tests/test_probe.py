@@ -357,3 +357,26 @@ def test_pid_codecs_equal_ffprobe_streams(name):
 def test_progress_true_shows_a_tqdm_bar_on_stderr(capsys):
     probe(SAMPLES / "h264_aac.ts", progress=True)
     assert "probe" in capsys.readouterr().err
+
+
+def test_lenient_probe_reports_a_cue_that_breaks_the_syntax_instead_of_dropping_it():
+    data = bytearray((SAMPLES / "cues_ok.ts").read_bytes())
+    row = _probe("cues_ok.ts").cues.query("command_name == 'splice_insert'").iloc[0]
+    section = base64.b64decode(row["base64"])
+    at = data.find(section)
+    assert at > 0 and Cue.decode(section).command.program_splice_flag
+    broken = bytearray(section)
+    broken[19] &= 0xBF  # program_splice_flag = 0, with no component loop after it
+    from scte35lab.cue import crc32_mpeg2
+
+    broken[-4:] = crc32_mpeg2(bytes(broken[:-4])).to_bytes(4, "big")
+    data[at : at + len(section)] = broken
+    strict = probe(bytes(data)).cues
+    lenient = probe(bytes(data), lenient=True).cues
+    assert len(strict) == len(lenient)
+    hit = strict["base64"] == base64.b64encode(bytes(broken)).decode()
+    assert strict[hit]["decode_error"].notna().all() and "decode_problems" not in strict
+    got = lenient[hit].iloc[0]
+    assert pd.isna(got["decode_error"]) and "kept as bytes" in got["decode_problems"]
+    assert "bit" in got["decode_problems"] and got["command_name"] == "splice_insert"
+    assert lenient[~hit]["decode_problems"].isna().all()

@@ -101,6 +101,7 @@ def probe(
     progress: bool | Callable[[int], None] | None = None,
     pids: list[int] | set[int] | None = None,
     packets: bool = False,
+    lenient: bool = False,
 ) -> Probe:
     """Read a capture once and return its tables.
 
@@ -114,6 +115,9 @@ def probe(
     MPEG-TS (a plain MP4, FLV, text, empty, shorter than a packet) raises
     :class:`NotTransportStreamError` naming what it looks like; a damaged or cut transport
     stream is read, and what is wrong with it is in ``.errors``.
+
+    ``lenient`` decodes cues that break the syntax (``Cue.decode(strict=False)``) and adds a
+    ``decode_problems`` column listing what each breaks.
     """
     if is_fmp4_source(source):
         try:
@@ -129,7 +133,7 @@ def probe(
     kind, source = look(source)
     read = reader_for(kind, source_name(source))
     result = read(source, progress=progress, pids=pid_set, packets=packets)
-    return Probe(result, source=source, pids=pid_set)
+    return Probe(result, source=source, pids=pid_set, lenient=lenient)
 
 
 def reader_for(kind: InputKind, name: str) -> Callable[..., ScanResult]:
@@ -222,8 +226,11 @@ class Probe:
     """The tables of one transport stream. Print it, or read ``.pids``, ``.frames``,
     ``.cues``, ``.errors``, ``.packets`` and ``.keyframes``."""
 
-    def __init__(self, result: ScanResult, *, source: Source | None = None, pids=None) -> None:
+    def __init__(
+        self, result: ScanResult, *, source: Source | None = None, pids=None, lenient: bool = False
+    ) -> None:
         self._r = result
+        self._lenient = lenient
         self._source = source
         self._pid_filter = pids
         self.packet_size: int = result.packet_size
@@ -448,7 +455,7 @@ class Probe:
                 "crc_ok": cue["crc_ok"],
                 "base64": base64.b64encode(cue["section"]).decode("ascii"),
             }
-            row.update(_cue_fields(cue["section"]))
+            row.update(_cue_fields(cue["section"], strict=not self._lenient))
             if cue.get("splice_point") is not None:  # fMP4: the event's own presentation time
                 row["splice_point"] = cue["splice_point"]
             sp = row.get("splice_point")
@@ -457,11 +464,13 @@ class Probe:
                 None if sp is None or arrival is None else pts_diff(sp, arrival) / CLOCK
             )
             rows.append(row)
-        cols = CUE_COLUMNS
+        cols = CUE_COLUMNS + (["decode_problems"] if self._lenient else [])
         df = pd.DataFrame(rows, columns=cols)
         df["packet"] = df["packet"].astype(np.int64)
         df["offset"] = df["offset"].astype(np.int64)
         df["decode_error"] = df["decode_error"].astype("string")
+        if self._lenient:
+            df["decode_problems"] = df["decode_problems"].astype("string")
         for col in CUE_INT_COLUMNS:
             df[col] = df[col].astype("Int64")
         df["pid"] = df["pid"].astype(np.uint16)
@@ -583,15 +592,17 @@ class Probe:
         return "".join(parts)
 
 
-def _cue_fields(section: bytes) -> dict[str, Any]:
+def _cue_fields(section: bytes, *, strict: bool = True) -> dict[str, Any]:
     """The key fields of one SCTE-35 section, as the codec decodes them."""
     out: dict[str, Any] = {}
     try:
-        cue = Cue.decode(section, check_crc=False)
+        cue = Cue.decode(section, check_crc=False, strict=strict)
     except Scte35Error as e:
         out["decode_error"] = str(e)
         out["key"] = None
         return out
+    if cue.problems:
+        out["decode_problems"] = "; ".join(str(p) for p in cue.problems)
     out["splice_command_type"] = cue.splice_command_type
     out["command_name"] = cue.command_name
     out["splice_event_id"] = cue.splice_event_id

@@ -11,6 +11,7 @@ from scte35lab.cue.commands import (
     SpliceNull,
     SpliceSchedule,
     TimeSignal,
+    UndecodedCommand,
     UnknownCommand,
 )
 from scte35lab.cue.crc import crc32_mpeg2
@@ -25,7 +26,9 @@ from scte35lab.cue.descriptors import (
     SegmentationDescriptor,
     SpliceDescriptor,
     TimeDescriptor,
+    UndecodedDescriptor,
 )
+from scte35lab.cue.problems import Problem
 from scte35lab.cue.tables import segmentation_type_name, upid_type_name
 from scte35lab.cue.timing import BreakDuration, SpliceTime
 from scte35lab.cue.upids import AtscContentIdentifier, MidUpid, Mpu
@@ -46,6 +49,7 @@ __all__ = [
     "Mpu",
     "PrivateCommand",
     "PrivateDescriptor",
+    "Problem",
     "ScheduleComponent",
     "ScheduleEvent",
     "SegmentationComponent",
@@ -58,6 +62,8 @@ __all__ = [
     "SpliceTime",
     "TimeDescriptor",
     "TimeSignal",
+    "UndecodedCommand",
+    "UndecodedDescriptor",
     "UnknownCommand",
     "crc32_mpeg2",
     "segmentation_type_name",

@@ -1,4 +1,4 @@
-"""The splice commands (ANSI/SCTE 35 section 9.7), each declared once by its syntax table."""
+"""The splice commands (ANSI/SCTE 35 2023r1 §9.7), each declared once by its syntax table."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class SpliceCommand(Struct):
     COMMAND_TYPE: ClassVar[int] = -1
 
 
+# §9.7.1, Table 8 - splice_null()
 @structure
 class SpliceNull(SpliceCommand):
     """splice_null(): a heartbeat, or a carrier for descriptors."""
@@ -43,6 +44,7 @@ class SpliceNull(SpliceCommand):
     COMMAND_TYPE = 0x00
 
 
+# Table 9 - splice_schedule(): the component loop of one event
 @structure
 class ScheduleComponent(Struct):
     """One component of a component-mode splice_schedule event."""
@@ -53,6 +55,7 @@ class ScheduleComponent(Struct):
     utc_splice_time: int = 0
 
 
+# Table 9 - splice_schedule(): one event (event_id_compliance_flag: a bit once reserved)
 @structure
 class ScheduleEvent(Struct):
     """One event of splice_schedule(); utc_splice_time counts GPS seconds."""
@@ -99,6 +102,7 @@ class ScheduleEvent(Struct):
         return self.break_duration is not None
 
 
+# §9.7.2, Table 9 - splice_schedule()
 @structure
 class SpliceSchedule(SpliceCommand):
     """splice_schedule(): events announced ahead by wall-clock (UTC/GPS) time."""
@@ -109,10 +113,12 @@ class SpliceSchedule(SpliceCommand):
     events: list[ScheduleEvent] = field(default_factory=list)
 
 
+# Table 10 - splice_insert(): the component loop
 @structure
 class InsertComponent(Struct):
     """One component of a component-mode splice_insert; no splice_time when immediate."""
 
+    OUTER_NAMES = ("splice_immediate_flag",)
     LAYOUT = (
         u("component_tag", 8),
         If("not splice_immediate_flag", (Sub("splice_time", SpliceTime),)),
@@ -122,6 +128,7 @@ class InsertComponent(Struct):
     splice_time: SpliceTime | None = None
 
 
+# §9.7.3, Table 10 - splice_insert() (event_id_compliance_flag: a bit once reserved)
 @structure
 class SpliceInsert(SpliceCommand):
     """splice_insert(): a splice out of (or back into) the network at a time or immediately."""
@@ -175,6 +182,7 @@ class SpliceInsert(SpliceCommand):
         return self.break_duration is not None
 
 
+# §9.7.4, Table 11 - time_signal()
 @structure
 class TimeSignal(SpliceCommand):
     """time_signal(): a splice time that the descriptors (segmentation) give meaning to."""
@@ -185,6 +193,7 @@ class TimeSignal(SpliceCommand):
     splice_time: SpliceTime = field(default_factory=SpliceTime)
 
 
+# §9.7.5, Table 12 - bandwidth_reservation()
 @structure
 class BandwidthReservation(SpliceCommand):
     """bandwidth_reservation(): keeps the SCTE-35 PID's bandwidth allocated; no fields."""
@@ -192,6 +201,7 @@ class BandwidthReservation(SpliceCommand):
     COMMAND_TYPE = 0x07
 
 
+# §9.7.6, Table 13 - private_command()
 @structure
 class PrivateCommand(SpliceCommand):
     """private_command(): a 32-bit identifier and private bytes."""
@@ -203,6 +213,7 @@ class PrivateCommand(SpliceCommand):
     private_bytes: bytes = b""
 
 
+# Table 7 - a reserved splice_command_type (0x01-0x03, 0x08-0xFE)
 @structure
 class UnknownCommand(SpliceCommand):
     """A splice_command_type the standard reserves: its bytes, kept unchanged."""
@@ -211,6 +222,14 @@ class UnknownCommand(SpliceCommand):
 
     splice_command_type: int = 0x01
     raw: bytes = b""
+
+
+@structure
+class UndecodedCommand(UnknownCommand):
+    """A command lenient decoding could not read: its bytes, kept unchanged, and ``decoded``,
+    the fields that read before the one that broke (for people, not for encoding)."""
+
+    decoded: dict = field(default_factory=dict, compare=False)
 
 
 COMMANDS: dict[int, type[SpliceCommand]] = {

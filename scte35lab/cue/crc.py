@@ -17,6 +17,12 @@ def crc32_mpeg2(data: bytes) -> int:
     return int.from_bytes(reflected.to_bytes(4, "little").translate(_REVERSE), "big")
 
 
+def crc32_mpeg2_holds(section: bytes) -> bool:
+    """Whether ``section``, ending in its own CRC_32, checks (its CRC-32/MPEG-2 is 0): the
+    reflected CRC of the bit-reversed bytes is then all ones, so nothing needs converting."""
+    return zlib.crc32(section.translate(_REVERSE)) == 0xFFFFFFFF
+
+
 def crc32_mpeg2_reference(data: bytes) -> int:
     """Bit-by-bit CRC-32/MPEG-2, straight from the definition (slow; for tests)."""
     crc = 0xFFFFFFFF

@@ -18,9 +18,15 @@ from scte35lab.cue.commands import (
     command_type_of,
 )
 from scte35lab.cue.descriptors import SegmentationDescriptor, SpliceDescriptor
-from scte35lab.cue.section import decode_section, encode_section
+from scte35lab.cue.dictform import cue_from_dict, cue_to_dict
+from scte35lab.cue.html import cue_html
+from scte35lab.cue.inputs import parse_json, section_bytes_from
+from scte35lab.cue.problems import Problem
+from scte35lab.cue.section import checked, decode_section, encode_section
 from scte35lab.cue.tables import END_OF, SUB_SEGMENT_TYPES, command_name
 from scte35lab.cue.timing import BreakDuration, SpliceTime
+from scte35lab.cue.validation import validate_cue
+from scte35lab.cue.xmlform import cue_from_xml, cue_to_xml
 from scte35lab.errors import InvalidFieldError
 
 PTS_MODULUS = 1 << 33
@@ -66,34 +72,49 @@ class Cue:
     splice_command_length: int | None = None  # only for the legacy 0xFFF and encrypted sections
     encrypted_data: bytes | None = None  # splice_command_type .. E_CRC_32 of an encrypted section
     crc_32: int | None = field(default=None, compare=False)  # as read by decode()
+    # What lenient decoding (``strict=False``) kept so that encode() gives the input back:
+    # the descriptor loop's length and its unframed rest, and bytes after CRC_32.
+    descriptor_loop_length: int | None = None  # only when it disagrees with the loop
+    descriptor_loop_rest: bytes = b""
+    trailing_bytes: bytes = b""
+    problems: tuple[Problem, ...] = field(default=(), compare=False)  # each deviation found
+    stuffing_dropped: int = field(default=0, compare=False)  # 0xFF bytes after the section
 
     # ------------------------------------------------------------------ decoding / encoding
 
     @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview | str, *, check_crc: bool = True) -> Cue:
+    def decode(
+        cls,
+        data: bytes | bytearray | memoryview | str,
+        *,
+        check_crc: bool = True,
+        strict: bool = True,
+    ) -> Cue:
         """Decode bytes, base64, hex (``0x`` optional), TS packets, JSON or XML text.
 
         Raises only ``Scte35Error`` subclasses; ``CrcError`` on a CRC_32 mismatch unless
-        ``check_crc=False``.
+        ``check_crc=False``. ``strict=False`` decodes what can be decoded of a section that
+        breaks the syntax, keeps the rest as bytes (``encode()`` gives the input back) and
+        lists each deviation in ``problems``; the header, section_length and CRC_32 must
+        still hold.
         """
-        from scte35lab.cue.inputs import section_bytes_from
-
-        form, payload = section_bytes_from(data)
-        if form == "dict":
-            return cls.from_dict(payload)
-        if form == "xml":
-            return cls.from_xml(payload)
-        values = decode_section(payload, check_crc=check_crc)
+        if type(data) is bytes and data[:1] == b"\xfc":  # a section, as most callers give
+            payload = data
+        else:
+            form, payload = section_bytes_from(data)
+            if form == "dict":
+                return cls.from_dict(payload)
+            if form == "xml":
+                return cls.from_xml(payload)
+        values = decode_section(payload, check_crc=check_crc, strict=strict)
         if cls is not Cue:
             return cls(**values)
         # Every field is either in ``values`` or takes its default: set them directly rather
         # than through ``__init__`` (the decode hot path).
         cue = object.__new__(Cue)
-        fields = cue.__dict__
-        fields.update(_DEFAULTS)
-        if "descriptors" not in values:
-            fields["descriptors"] = []
+        fields = _DEFAULTS.copy()
         fields.update(values)
+        cue.__dict__ = fields
         return cue
 
     def encode(self) -> bytes:
@@ -110,16 +131,12 @@ class Cue:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the standard's syntax element names (ticks, plus seconds)."""
-        from scte35lab.cue.dictform import cue_to_dict
-
         return cue_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Cue:
         """The inverse of ``to_dict``; derived fields (lengths, names, seconds) are ignored."""
-        from scte35lab.cue.dictform import cue_from_dict
-
-        return cue_from_dict(d)
+        return cue_from_dict(d, cls)
 
     def to_json(self, **kwargs: Any) -> str:
         """``to_dict`` as JSON text (indent=2 unless told otherwise)."""
@@ -129,27 +146,19 @@ class Cue:
     @classmethod
     def from_json(cls, text: str) -> Cue:
         """The inverse of ``to_json``."""
-        from scte35lab.cue.inputs import parse_json
-
         return cls.from_dict(parse_json(text))
 
     def to_xml(self, *, binary: bool = False) -> str:
         """SCTE 35 XML: the element form, or ``binary=True`` for <Signal><Binary>."""
-        from scte35lab.cue.xmlform import cue_to_xml
-
         return cue_to_xml(self, binary=binary)
 
     @classmethod
     def from_xml(cls, text: str) -> Cue:
         """Read SCTE 35 XML (element or Binary form; 2013/2016 namespaces both accepted)."""
-        from scte35lab.cue.xmlform import cue_from_xml
-
-        return cue_from_xml(text)
+        return cue_from_xml(text, cls)
 
     def validate(self) -> list[str]:
         """Problems a receiver would trip on, as sentences; empty when the cue is sound."""
-        from scte35lab.cue.validation import validate_cue
-
         return validate_cue(self)
 
     # ------------------------------------------------------------------ what users ask for
@@ -229,7 +238,7 @@ class Cue:
     @classmethod
     def splice_null(cls) -> Cue:
         """A splice_null (heartbeat)."""
-        return cls(SpliceNull())
+        return checked(cls(SpliceNull()), encodes=False)
 
     @classmethod
     def splice_insert(
@@ -259,14 +268,13 @@ class Cue:
             avail_num=avail_num,
             avails_expected=avails_expected,
         )
-        return cls(cmd, list(descriptors), pts_adjustment=pts_adjustment)
+        return checked(cls(cmd, list(descriptors), pts_adjustment=pts_adjustment), encodes=False)
 
     @classmethod
     def splice_insert_cancel(cls, splice_event_id: int) -> Cue:
         """Cancel a splice_insert event announced earlier."""
-        return cls(
-            SpliceInsert(splice_event_id=splice_event_id, splice_event_cancel_indicator=True)
-        )
+        cmd = SpliceInsert(splice_event_id=splice_event_id, splice_event_cancel_indicator=True)
+        return checked(cls(cmd), encodes=False)
 
     @classmethod
     def time_signal(
@@ -277,9 +285,8 @@ class Cue:
         pts_adjustment: int = 0,
     ) -> Cue:
         """A time_signal at ``pts_time`` (None: no time) with the given descriptors."""
-        return cls(
-            TimeSignal(SpliceTime(pts_time)), list(descriptors), pts_adjustment=pts_adjustment
-        )
+        cmd = TimeSignal(SpliceTime(pts_time))
+        return checked(cls(cmd, list(descriptors), pts_adjustment=pts_adjustment), encodes=False)
 
     @classmethod
     def segmentation_pair(
@@ -355,11 +362,11 @@ class Cue:
         others = [d.NAME for d in self.descriptors if not isinstance(d, SegmentationDescriptor)]
         if others:
             parts.append("+" + ",".join(others))
+        if self.problems:
+            parts.append(f"<{len(self.problems)} problems, decoded leniently>")
         return f"Cue({' '.join(parts)})"
 
     def _repr_html_(self) -> str:
-        from scte35lab.cue.html import cue_html
-
         return cue_html(self)
 
 

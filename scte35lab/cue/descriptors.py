@@ -1,6 +1,7 @@
-"""The splice descriptors (ANSI/SCTE 35 section 10), declared once each.
+"""The splice descriptors (ANSI/SCTE 35 2023r1 §10), declared once each.
 
-Every descriptor starts with splice_descriptor_tag, descriptor_length and identifier; the
+Every descriptor starts with splice_descriptor_tag, descriptor_length and identifier (§10.2,
+Table 16 - splice_descriptor()); the
 section reads that frame and hands the body to the declared structure. Descriptors with an
 identifier other than ``CUEI`` or a tag the standard reserves are kept as ``PrivateDescriptor``
 and re-encode unchanged; bytes a body leaves unread are kept in ``extra_bytes``.
@@ -35,6 +36,7 @@ class SpliceDescriptor(Struct):
     TAG: ClassVar[int] = -1
 
 
+# §10.3.1, Table 18 - avail_descriptor()
 @structure
 class AvailDescriptor(SpliceDescriptor):
     """avail_descriptor(): the provider's avail id for a splice_insert."""
@@ -47,6 +49,7 @@ class AvailDescriptor(SpliceDescriptor):
     extra_bytes: bytes = b""
 
 
+# §10.3.2, Table 19 - DTMF_descriptor()
 @structure
 class DtmfDescriptor(SpliceDescriptor):
     """DTMF_descriptor(): DTMF tones to play ``preroll`` tenths of a second before the splice."""
@@ -66,6 +69,7 @@ class DtmfDescriptor(SpliceDescriptor):
     extra_bytes: bytes = b""
 
 
+# Table 20 - segmentation_descriptor(): the component loop
 @structure
 class SegmentationComponent(Struct):
     """One component of a component-mode segmentation_descriptor."""
@@ -76,6 +80,10 @@ class SegmentationComponent(Struct):
     pts_offset: int = 0
 
 
+# §10.3.3, Table 20 - segmentation_descriptor(); the delivery restriction bits are Table 21
+# (device_restrictions), segmentation_upid_type Table 22, segmentation_type_id Table 23.
+# segmentation_event_id_compliance_indicator is a bit once reserved; since 2022
+# sub_segment_num / sub_segments_expected follow every type in SUB_SEGMENT_TYPES.
 @structure
 class SegmentationDescriptor(SpliceDescriptor):
     """segmentation_descriptor(): what a segment is (type, UPID, duration, numbering)."""
@@ -159,6 +167,7 @@ class SegmentationDescriptor(SpliceDescriptor):
         return upid_text(self.segmentation_upid_type, self.segmentation_upid)
 
 
+# §10.3.4, Table 24 - time_descriptor()
 @structure
 class TimeDescriptor(SpliceDescriptor):
     """time_descriptor(): TAI time of the splice (PTP), with the UTC offset."""
@@ -173,6 +182,7 @@ class TimeDescriptor(SpliceDescriptor):
     extra_bytes: bytes = b""
 
 
+# Table 25 - audio_descriptor(): one component
 @structure
 class AudioComponent(Struct):
     """One audio component of an audio_descriptor (ATSC A/52 fields)."""
@@ -192,6 +202,7 @@ class AudioComponent(Struct):
     full_srvc_audio: bool = True
 
 
+# §10.3.5, Table 25 - audio_descriptor()
 @structure
 class AudioDescriptor(SpliceDescriptor):
     """audio_descriptor(): the audio components of the splice, with language and channels."""
@@ -208,6 +219,7 @@ class AudioDescriptor(SpliceDescriptor):
     extra_bytes: bytes = b""
 
 
+# §10.2, Table 16 - splice_descriptor(): a descriptor of another identifier or a reserved tag
 @structure
 class PrivateDescriptor(SpliceDescriptor):
     """A descriptor of another identifier or a reserved tag, kept as its bytes."""
@@ -217,6 +229,14 @@ class PrivateDescriptor(SpliceDescriptor):
     splice_descriptor_tag: int = 0xF0
     identifier: int | None = CUEI
     private_bytes: bytes = b""
+
+
+@structure
+class UndecodedDescriptor(PrivateDescriptor):
+    """A CUEI descriptor lenient decoding could not read: kept as its bytes like a private one,
+    with ``decoded``, the fields that read before the one that broke (for people only)."""
+
+    decoded: dict = field(default_factory=dict, compare=False)
 
 
 DESCRIPTORS: dict[int, type[SpliceDescriptor]] = {

@@ -20,7 +20,7 @@ from scte35lab.cue.descriptors import (
     descriptor_tag_of,
 )
 from scte35lab.cue.layout import Custom, Field, If, IfRoom, Repeat, Struct, Sub
-from scte35lab.cue.section import HEADER_FIELDS
+from scte35lab.cue.section import HEADER_FIELDS, checked
 from scte35lab.cue.tables import SPLICE_DESCRIPTOR_TAGS, TEXT_UPID_TYPES, command_name
 from scte35lab.cue.upids import AtscContentIdentifier, MidUpid, Mpu, upid_text
 from scte35lab.errors import InvalidFieldError
@@ -29,6 +29,8 @@ TICK_FIELDS = frozenset(
     {"pts_time", "duration", "pts_adjustment", "segmentation_duration", "pts_offset"}
 )
 SKIP_EMPTY = frozenset({"extra_bytes", "alignment_stuffing", "command_extra_bytes"})
+# Bytes lenient decoding kept, written only when there are some.
+LENIENT_BYTES = ("descriptor_loop_rest", "trailing_bytes")
 HEADER_KEYS = HEADER_FIELDS
 # Written for readers, recomputed on encode: accepted and ignored by from_dict.
 COMPUTED_KEYS = frozenset(
@@ -48,6 +50,8 @@ COMPUTED_KEYS = frozenset(
         "segmentation_upid_length",
         "upid_text",
         "splice_point",
+        "problems",
+        "decoded",
     }
 )
 
@@ -219,6 +223,11 @@ def cue_to_dict(cue: Any) -> dict[str, Any]:
         out["descriptors"] = [descriptor_to_dict(d) for d in cue.descriptors]
         if cue.alignment_stuffing:
             out["alignment_stuffing"] = "0x" + bytes(cue.alignment_stuffing).hex()
+    for key in LENIENT_BYTES:
+        if getattr(cue, key):
+            out[key] = "0x" + bytes(getattr(cue, key)).hex()
+    if cue.problems:
+        out["problems"] = [str(p) for p in cue.problems]
     if cue.splice_point is not None:
         out["splice_point"] = cue.splice_point
     if cue.crc_32 is not None:
@@ -245,12 +254,15 @@ def _bytes_from(value: Any, where: str) -> bytes:
 
 def identifier_from_json(v: Any) -> int | None:
     """The inverse of ``identifier_to_json``."""
-    if v is None or isinstance(v, int):
+    if v is None or (isinstance(v, int) and not isinstance(v, bool)):
         return v
-    if isinstance(v, str) and len(v) == 4:
-        return int.from_bytes(v.encode("latin-1"), "big")
-    if isinstance(v, str) and v.lower().startswith("0x"):
-        return int(v, 16)
+    try:
+        if isinstance(v, str) and len(v) == 4:
+            return int.from_bytes(v.encode("latin-1"), "big")
+        if isinstance(v, str) and v.lower().startswith("0x"):
+            return int(v, 16)
+    except (UnicodeEncodeError, ValueError):
+        pass
     raise InvalidFieldError(f"{v!r} is not a 32-bit identifier", field="identifier")
 
 
@@ -269,12 +281,19 @@ def upid_from_json(upid_type: int, v: Any) -> Any:
     if isinstance(v, str):
         if upid_type in TEXT_UPID_TYPES:
             return v
-        if upid_type == 0x0A and v.startswith("10."):
-            prefix, _, rest = v[3:].partition("/")
-            digits = rest.replace("-", "")[:20]
-            return int(prefix).to_bytes(2, "big") + bytes.fromhex(digits)
-        if upid_type == 0x10 and "-" in v:
-            return uuid.UUID(v).bytes
+        try:
+            if upid_type == 0x0A and v.startswith("10."):
+                prefix, _, rest = v[3:].partition("/")
+                digits = rest.replace("-", "")[:20]
+                return int(prefix).to_bytes(2, "big") + bytes.fromhex(digits)
+            if upid_type == 0x10 and "-" in v:
+                return uuid.UUID(v).bytes
+        except (ValueError, OverflowError) as exc:
+            raise InvalidFieldError(
+                f"{v!r} is not a UPID of type 0x{upid_type:02X}: {exc}",
+                structure="segmentation_upid",
+                field="segmentation_upid",
+            ) from exc
         return _bytes_from(v, "segmentation_upid")
     raise InvalidFieldError(
         f"cannot read {v!r} as UPID type 0x{upid_type:02X}",
@@ -315,13 +334,20 @@ def struct_from_dict(cls: type[Struct], d: dict[str, Any]) -> Any:
         elif kind == ("count",) or key in COMPUTED_KEYS or key.endswith("_seconds"):
             continue
         elif key == "reserved_bits":
-            reserved_bits = {str(k): int(v) for k, v in value.items()}
+            if not isinstance(value, dict):
+                raise InvalidFieldError("expected an object", structure=cls.NAME, field=key)
+            reserved_bits = {str(k): v for k, v in value.items()}
         else:
             raise InvalidFieldError(f"unknown key {key!r}", structure=cls.NAME, field=key)
     if "segmentation_upid" in kwargs:
-        kwargs["segmentation_upid"] = upid_from_json(
-            kwargs.get("segmentation_upid_type", 0), kwargs["segmentation_upid"]
-        )
+        upid_type = kwargs.get("segmentation_upid_type", 0)
+        if type(upid_type) is not int or not 0 <= upid_type <= 0xFF:
+            raise InvalidFieldError(
+                f"{upid_type!r} is not an 8-bit type",
+                structure="segmentation_upid",
+                field="segmentation_upid_type",
+            )
+        kwargs["segmentation_upid"] = upid_from_json(upid_type, kwargs["segmentation_upid"])
     try:
         obj = cls(**kwargs)
     except TypeError as exc:
@@ -343,9 +369,13 @@ def descriptor_from_dict(d: dict[str, Any]) -> SpliceDescriptor:
     if not isinstance(d, dict):
         raise InvalidFieldError("a descriptor must be an object", structure="splice_descriptor")
     tag = d.get("splice_descriptor_tag")
+    if type(tag) is not int or not 0 <= tag <= 0xFF:
+        raise InvalidFieldError(
+            f"{tag!r} is not an 8-bit tag",
+            structure="splice_descriptor",
+            field="splice_descriptor_tag",
+        )
     if "private_bytes" in d or tag not in DESCRIPTORS:
-        if tag is None:
-            raise InvalidFieldError("needs splice_descriptor_tag", structure="splice_descriptor")
         return PrivateDescriptor(
             splice_descriptor_tag=tag,
             identifier=identifier_from_json(d.get("identifier")),
@@ -357,16 +387,15 @@ def descriptor_from_dict(d: dict[str, Any]) -> SpliceDescriptor:
 def command_from_dict(command_type: int, d: dict[str, Any]) -> SpliceCommand:
     """A command of ``command_type`` from its dict."""
     cls = COMMANDS.get(command_type)
-    if cls is None:
+    if cls is None or (isinstance(d, dict) and "raw" in d):  # reserved type, or undecoded
         raw = d.get("raw", "") if isinstance(d, dict) else ""
         return UnknownCommand(splice_command_type=command_type, raw=_bytes_from(raw, "raw"))
     return struct_from_dict(cls, d or {})
 
 
-def cue_from_dict(d: dict[str, Any]) -> Any:
-    """A ``Cue`` from ``cue_to_dict`` output (or a hand-written dict with the same names)."""
-    from scte35lab.cue.cue import Cue
-
+def cue_from_dict(d: dict[str, Any], cue_class: type) -> Any:
+    """A ``cue_class`` (``Cue``) from ``cue_to_dict`` output (or a hand-written dict with the
+    same names); the class is given so that this module need not import the one that uses it."""
     if not isinstance(d, dict):
         raise InvalidFieldError("a cue must be an object", structure="splice_info_section")
     if d.get("table_id", 0xFC) != 0xFC:
@@ -377,10 +406,13 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
     scl = d.get("splice_command_length")
     if scl is not None and (d.get("encrypted_packet") or scl == 0xFFF):
         kwargs["splice_command_length"] = scl
+    for key in LENIENT_BYTES:
+        if key in d:
+            kwargs[key] = _bytes_from(d[key], key)
     if d.get("encrypted_packet"):
         kwargs["encrypted_data"] = _bytes_from(d.get("encrypted_data", ""), "encrypted_data")
         kwargs["command"] = None
-        return Cue(**kwargs)
+        return checked(cue_class(**kwargs))
     ctype = d.get("splice_command_type")
     if ctype is None:
         raise InvalidFieldError(
@@ -388,8 +420,19 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
             structure="splice_info_section",
             field="splice_command_type",
         )
+    if type(ctype) is not int or not 0 <= ctype <= 0xFF:
+        raise InvalidFieldError(
+            f"{ctype!r} is not an 8-bit command type",
+            structure="splice_info_section",
+            field="splice_command_type",
+        )
     kwargs["command"] = command_from_dict(ctype, d.get("splice_command", {}))
-    kwargs["descriptors"] = [descriptor_from_dict(x) for x in d.get("descriptors", [])]
+    descriptors = d.get("descriptors", [])
+    if not isinstance(descriptors, list):
+        raise InvalidFieldError(
+            "expected a list", structure="splice_info_section", field="descriptors"
+        )
+    kwargs["descriptors"] = [descriptor_from_dict(x) for x in descriptors]
     for key in ("alignment_stuffing", "command_extra_bytes"):
         if key in d:
             kwargs[key] = _bytes_from(d[key], key)
@@ -404,6 +447,7 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
             "command_extra_bytes",
             "encrypted_data",
             "pts_adjustment_seconds",
+            *LENIENT_BYTES,
         }
     )
     unknown = [k for k in d if k not in known]
@@ -411,4 +455,4 @@ def cue_from_dict(d: dict[str, Any]) -> Any:
         raise InvalidFieldError(
             f"unknown key {unknown[0]!r}", structure="splice_info_section", field=unknown[0]
         )
-    return Cue(**kwargs)
+    return checked(cue_class(**kwargs))

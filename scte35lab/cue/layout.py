@@ -10,6 +10,7 @@ Reserved bits are written as all ones; other values read are kept so re-encoding
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import functools
 import struct
@@ -128,6 +129,7 @@ class Custom:
     read: Callable[[Cursor, int, Getter], tuple]  # the values of ``names``, in order
     write: Callable[[Writer, Getter], None]
     reads_names: bool = False  # whether ``read`` looks at fields read before it
+    check: Callable[[Getter], None] | None = None  # raises InvalidFieldError on a bad value
 
 
 # ----------------------------------------------------------------------------- compiled steps
@@ -218,6 +220,49 @@ def _compile(items: tuple, reserved_seq: list[int] | None = None) -> tuple:
     return tuple(steps)
 
 
+def _check_names(cls: type) -> None:
+    """Every name a condition or a count reads is declared before it (or is one of the
+    class's ``OUTER_NAMES``), and every nested structure's ``OUTER_NAMES`` are: a misspelt
+    name fails when the class is defined, not as a silently false condition when read."""
+
+    def need(name: str, what: str, known: set[str]) -> None:
+        if name not in known:
+            raise NameError(
+                f"{cls.__name__}: {what} reads {name!r}, which is not declared before it"
+            )
+
+    def walk(items: tuple, known: set[str]) -> set[str]:
+        for item in items:
+            t = type(item)
+            if t is Field:
+                if item.kind != "reserved":
+                    known.add(item.name)
+            elif t is If or t is IfRoom:
+                tree = ast.parse(item.test, mode="eval")  # a SyntaxError here fails at import
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Name):
+                        need(node.id, f"condition {item.test!r}", known)
+                known |= walk(item.then, set(known))
+                known |= walk(getattr(item, "otherwise", ()), set(known))
+            elif t is Sub or t is Repeat:
+                if t is Repeat and item.count is not None:
+                    need(item.count, f"the count of {item.name!r}", known)
+                for name in item.struct.OUTER_NAMES:
+                    need(name, f"{item.struct.__name__} (in {item.name!r})", known)
+                known.add(item.name)
+            elif t is Chars:
+                if type(item.count) is str:
+                    need(item.count, f"the count of {item.name!r}", known)
+                known.add(item.name)
+            elif t is Custom:
+                known.update(item.names)
+            else:
+                known.add(item.name)
+        return known
+
+    walk(cls.LAYOUT, set(cls.OUTER_NAMES))
+
+
 def _declared_names(items: tuple) -> Iterator[str]:
     for item in items:
         if isinstance(item, Field):
@@ -253,9 +298,13 @@ class Struct:
     # leaving out the fields named here.
     AS_DICT: ClassVar[bool] = False
     DICT_DROPS: ClassVar[frozenset[str]] = frozenset()
+    # Names its conditions read from the structure that holds it (e.g. a component of
+    # splice_insert reads splice_immediate_flag); that structure must declare them first.
+    OUTER_NAMES: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _check_names(cls)
         cls._steps = _compile(cls.LAYOUT)
         if not cls.__dict__.get("NAME"):
             cls.NAME = _snake(cls.__name__)
@@ -295,34 +344,32 @@ def declared_names(cls: type[Struct]) -> list[str]:
 # ----------------------------------------------------------------------------- reading
 
 
+# bitstring's list reader at a given bit position: what ``Reader.read_list`` calls after its
+# own position bookkeeping, which the cursor already does. A bitstring without it is read
+# through a ``Reader``.
+_READ_AT: Callable[[Bits, str, int], tuple[list, int]] | None = getattr(Bits, "_readlist", None)
+
+
 class Cursor:
     """A position in a section's bits: bitstring reads bit-packed fields, byte strings and
     whole-byte integers are sliced.
 
-    ``pos`` is ours (a plain int). The bitstring objects are made on the first read that
-    needs them; a read at bit 0 unpacks the section's ``Bits`` directly, later ones go
-    through a ``Reader``, moved only when a read starts somewhere else than where the last
-    one ended.
+    ``pos`` is ours (a plain int); the section's ``Bits`` is made on the first read that
+    needs it and every bit-packed run is unpacked from it at ``pos``.
     """
 
-    __slots__ = ("_at", "_bits", "_reader", "data", "pos")
+    __slots__ = ("_bits", "data", "pos")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
-        self._at = 0
         self._bits: Bits | None = None
-        self._reader: Reader | None = None
 
-    @property
-    def reader(self) -> Reader:
-        """The bitstring reader over the section (made on first use)."""
-        if self._reader is None:
-            if self._bits is None:
-                self._bits = Bits.from_bytes(self.data)
-            self._reader = Reader(self._bits)
-            self._at = 0
-        return self._reader
+    def bits(self) -> Bits:
+        """The section as ``Bits`` (made on first use)."""
+        if self._bits is None:
+            self._bits = Bits.from_bytes(self.data)
+        return self._bits
 
     def read_list(
         self, fmt: str, bits: int, whole_bytes: Callable[[bytes, int], Any] | None = None
@@ -332,33 +379,27 @@ class Cursor:
         Bit-packed fields go through bitstring; a run of whole-byte integers at a byte
         boundary is read by ``whole_bytes`` (``byte_unpacker``) straight from the bytes."""
         pos = self.pos
-        if whole_bytes is not None and not pos & 7:
-            self.pos = pos + bits
-            return whole_bytes(self.data, pos >> 3)
-        if pos == 0 and self._reader is None:
-            self._bits = Bits.from_bytes(self.data)
-            self.pos = bits
-            return self._bits.unpack(fmt)
-        reader = self.reader
-        if self._at != pos:
-            reader.pos = pos
-        values = reader.read_list(fmt)
         self.pos = pos + bits
-        self._at = self.pos
-        return values
+        if whole_bytes is not None and not pos & 7:
+            return whole_bytes(self.data, pos >> 3)
+        section = self._bits
+        if section is None:
+            section = self._bits = Bits.from_bytes(self.data)
+        if _READ_AT is not None:
+            return _READ_AT(section, fmt, pos)[0]
+        reader = Reader(section)
+        reader.pos = pos
+        return reader.read_list(fmt)
 
     def read_bytes(self, n: int) -> bytes:
         """``n`` bytes at ``pos`` (byte-aligned, as every SCTE-35 byte string is)."""
         pos = self.pos
-        if pos % 8:
-            if self._at != pos:
-                self.reader.pos = pos
-            out = self.reader.read_bits(8 * n).to_bytes()
-            self._at = pos + 8 * n
-        else:
-            out = self.data[pos // 8 : pos // 8 + n]
         self.pos = pos + 8 * n
-        return out
+        if pos & 7:
+            if self._bits is None:
+                self._bits = Bits.from_bytes(self.data)
+            return self._bits[pos : pos + 8 * n].to_bytes()
+        return self.data[pos >> 3 : (pos >> 3) + n]
 
 
 def read_struct(cls: type[Struct], cur: Cursor, end: int, parent: Getter | None = None) -> Struct:
@@ -391,18 +432,6 @@ def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
     return cur.read_list(run.fmt, run.bits, byte_unpacker(run.byte_widths))
 
 
-def _fetch_chain(prefixes: tuple, cur: Cursor, end: int) -> tuple[bool, list, int, int]:
-    """Read the longest prefix of a likely-path chain that fits before ``end``.
-
-    Returns (fetched?, values, bit position of the chain, number of runs fetched)."""
-    pos = cur.pos
-    room = end - pos
-    for bits, fmt, n, widths in prefixes:
-        if bits <= room:
-            return True, cur.read_list(fmt, bits, widths), pos, n
-    return False, [], pos, 0
-
-
 def _truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> TruncatedError:
     return TruncatedError(f"needs {n} bytes", structure=cls.NAME, field=name, bit=pos)
 
@@ -423,11 +452,11 @@ class _Gen:
             "_read_run": _read_run,
             "read_struct": read_struct,
             "_truncated_chars": _truncated_chars,
-            "_fetch_chain": _fetch_chain,
             "_make_getter": _make_getter,
             "_UNSET": _UNSET,
             "_new": object.__new__,
             "_put": _put,
+            "_READ_AT": _READ_AT,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -488,18 +517,10 @@ class _Gen:
             self.chains.append(self.chain)
             self.out(ind, "p = cur.pos")
             self.out(ind, f"if p + CHAINBITS{k} <= end:")
-            self.out(
-                ind,
-                f"    g = cur.read_list(CHAINFMT{k}, CHAINBITS{k}, CHAINWIDTHS{k}); "
-                f"base = p; f = True; lim = CHAINRUNS{k}",
-            )
-            self.out(ind, "else:")
-            self.out(ind, f"    f, g, base, lim = _fetch_chain(CHAIN{k}, cur, end)")
+            self.out(ind, f"    g = CHAINREAD{k}; base = p; f = True")
         if not (likely and self.chain is not None):
             return None
         c = self.chain
-        if c[0]:
-            self.out(ind, f"if f and lim <= {len(c[0])}: cur.pos = base + {c[1]}; f = False")
         at = c[2]
         c[0].append(step)
         c[1] += step.bits
@@ -553,12 +574,17 @@ class _Gen:
                 self.out(ind, "else:")
                 self.branch(step.otherwise, ind + "    ", d, likely and not step.likely, at)
             elif t is IfRoom:
-                at = None if self.chain is None else self.chain[1]
+                # Often absent (older encoders): the chain ends here so that it fits whether
+                # or not these fields are there; when they are, they start a chain of their own.
+                if likely:
+                    self.sync(ind)
+                    self.chain = None
                 need = sum(r.bits for r in step.then)
-                self.out(ind, f"if ({self.cond(step.test)}) and end - {self.here()} >= {need}:")
-                self.branch(step.then, ind + "    ", d, likely, at)
-                self.out(ind, "else:")
-                self.branch((), ind + "    ", d, False, at)
+                self.out(ind, f"if ({self.cond(step.test)}) and end - cur.pos >= {need}:")
+                self.steps(step.then, ind + "    ", d, likely)
+                if likely:
+                    self.sync(ind + "    ")
+                    self.chain = None
             elif t is Sub:
                 if likely:
                     self.inline(step, ind, d)
@@ -701,23 +727,29 @@ class _Gen:
 
     def build(self) -> Callable[[Cursor, int, Getter], Struct]:
         cls = self.cls
-        self.lines = ["def read(cur, end, parent):", "    f = False; base = 0; g = None; lim = 0"]
+        self.lines = ["def read(cur, end, parent):", "    f = False; base = 0"]
         self.open_scope(cls, "    ", 0)
         self.steps(cls._steps, "    ", 0, True)
         self.sync("    ")
         self.construct(cls, "    ", 0, "obj")
         self.out("    ", "return obj")
         for runs, _, _, k in self.chains:
-            prefixes = []
-            for i in range(len(runs), 0, -1):
-                part = runs[:i]
-                fmt = ", ".join(r.fmt for r in part)
-                widths = byte_unpacker(_byte_widths(tuple(part)))
-                prefixes.append((sum(r.bits for r in part), fmt, i, widths))
-            self.env[f"CHAIN{k}"] = tuple(prefixes)
-            bits, fmt, n, widths = prefixes[0]
-            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = bits, fmt
-            self.env[f"CHAINRUNS{k}"], self.env[f"CHAINWIDTHS{k}"] = n, widths
+            fmt = ", ".join(r.fmt for r in runs)
+            widths = byte_unpacker(_byte_widths(tuple(runs)))
+            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = sum(r.bits for r in runs), fmt
+            self.env[f"CHAINWIDTHS{k}"] = widths
+            # The whole chain in one read: whole-byte integers straight from the bytes when
+            # it starts on a byte boundary, bit-packed ones by bitstring at that position.
+            if widths is not None:
+                read = (
+                    f"CHAINWIDTHS{k}(cur.data, p >> 3) if not p & 7 "
+                    f"else cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
+                )
+            elif _READ_AT is not None:
+                read = f"_READ_AT(cur._bits or cur.bits(), CHAINFMT{k}, p)[0]"
+            else:
+                read = f"cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
+            self.lines = [line.replace(f"CHAINREAD{k}", read) for line in self.lines]
         source = "\n".join(self.lines)
         exec(compile(source, f"<reader {cls.__name__}>", "exec"), self.env)
         reader = self.env["read"]
@@ -761,6 +793,75 @@ def _generate_reader(cls: type[Struct]) -> Callable[[Cursor, int, Getter], Struc
 ReadError = bitstring.ReadError
 
 
+# ----------------------------------------------------------------------------- partial reading
+
+
+def read_partial(cls: type[Struct], cur: Cursor, end: int, parent: Getter = no_parent) -> dict:
+    """The fields of ``cls`` that read before the first one that cannot be, as a plain dict
+    (nested structures as dicts, reserved bits left out): what lenient decoding shows of a
+    structure it keeps as bytes. Walks the same declaration the generated readers come from.
+    """
+    values: dict[str, Any] = {}
+    with contextlib.suppress(Scte35Error, ReadError):
+        _partial_steps(cls, cls._steps, cur, end, values, parent)
+    return values
+
+
+def _partial_steps(
+    cls: type[Struct], steps: tuple, cur: Cursor, end: int, values: dict, parent: Getter
+) -> None:
+    def get(name: str) -> Any:
+        return values[name] if name in values else parent(name)
+
+    for step in steps:
+        t = type(step)
+        if t is Run:
+            for f, v in zip(step.fields, _read_run(cls, step, cur, end), strict=True):
+                if f.kind != "reserved":
+                    values[f.name] = v
+        elif t is If:
+            branch = step.then if _test(step.test, get) else step.otherwise
+            _partial_steps(cls, branch, cur, end, values, parent)
+        elif t is IfRoom:
+            need = sum(r.bits for r in step.then)
+            if _test(step.test, get) and end - cur.pos >= need:
+                _partial_steps(cls, step.then, cur, end, values, parent)
+        elif t is Sub:
+            values[step.name] = {}
+            _partial_steps(step.struct, step.struct._steps, cur, end, values[step.name], get)
+        elif t is Repeat:
+            items: list[dict] = []
+            values[step.name] = items
+            n = values[step.count] if step.count is not None else None
+            while (cur.pos < end) if n is None else (len(items) < n):
+                items.append({})
+                _partial_steps(step.struct, step.struct._steps, cur, end, items[-1], get)
+        elif t is Rest:
+            values[step.name] = cur.read_bytes(max(end - cur.pos, 0) // 8)
+        elif t is Chars:
+            n = step.count if type(step.count) is int else values[step.count]
+            if cur.pos + 8 * n > end:
+                raise _truncated_chars(cls, step.name, n, cur.pos)
+            values[step.name] = cur.read_bytes(n).decode("latin-1")
+        elif t is Custom:
+            values.update(zip(step.names, step.read(cur, end, get), strict=True))
+
+
+def _test(test: str, get: Getter) -> bool:
+    return bool(eval(_condition(test), {"__builtins__": {}}, _Lookup(get)))
+
+
+class _Lookup(dict):
+    """Names for a condition, looked up through a getter."""
+
+    def __init__(self, get: Getter) -> None:
+        super().__init__()
+        self.get_name = get
+
+    def __missing__(self, name: str) -> Any:
+        return self.get_name(name)
+
+
 # ----------------------------------------------------------------------------- writing
 
 
@@ -790,8 +891,16 @@ class Writer:
 
 def write_struct(obj: Struct, writer: Writer) -> None:
     """Write ``obj`` (any declared structure) to ``writer``."""
-    cls = type(obj)
-    _write_steps(cls, cls._steps, obj, writer, obj.reserved_bits())
+    writer_of(type(obj))(obj, writer, no_parent)
+
+
+def writer_of(cls: type[Struct]) -> Callable[[Struct, Writer, Getter], None]:
+    """The generated writer of ``cls``: ``writer(obj, writer, outer_getter)``."""
+    writer = cls.__dict__.get("_writer")
+    if writer is None:
+        writer = _WriterGen(cls).build()
+        cls._writer = writer
+    return writer
 
 
 def encode_struct(obj: Struct) -> bytes:
@@ -799,24 +908,6 @@ def encode_struct(obj: Struct) -> bytes:
     w = Writer()
     write_struct(obj, w)
     return w.to_bytes()
-
-
-def _value(obj: Struct, f: Field) -> int:
-    if f.derived and f.kind == "u":
-        # A count field: the length of the list it counts, found by convention.
-        target = _COUNTED.get(f.name)
-        v = len(getattr(obj, target)) if target else getattr(obj, f.name)
-    else:
-        v = getattr(obj, f.name)
-    if v is None:
-        raise InvalidFieldError("is required here but is None", structure=obj.NAME, field=f.name)
-    if v is True or v is False:
-        return int(v)
-    if not isinstance(v, int) or v < 0 or v >> f.bits:
-        raise InvalidFieldError(
-            f"{v!r} does not fit in {f.bits} unsigned bits", structure=obj.NAME, field=f.name
-        )
-    return v
 
 
 # count field name -> the list attribute it counts
@@ -828,92 +919,354 @@ _COUNTED = {
 }
 
 
-def _write_steps(
-    cls: type[Struct],
-    steps: tuple,
-    obj: Struct,
-    w: Writer,
-    reserved_vals: dict[str, int],
-) -> None:
-    get = obj.__getattribute__
-    for step in steps:
-        if type(step) is Run:
-            acc = w.acc
-            for f in step.fields:
-                if f.kind == "reserved":
-                    v = reserved_vals.get(f.name, (1 << f.bits) - 1)
+def _uint(cls: type[Struct], name: str, v: Any, bits: int) -> int:
+    """``v`` as the unsigned value of a ``bits``-wide field (a bool as 0/1), or the error."""
+    if v is True or v is False:
+        return int(v)
+    if v is None:
+        raise InvalidFieldError("is required here but is None", structure=cls.NAME, field=name)
+    if type(v) is not int or v < 0 or v >> bits:
+        raise InvalidFieldError(
+            f"{v!r} does not fit in {bits} unsigned bits", structure=cls.NAME, field=name
+        )
+    return v
+
+
+def _required(cls: type[Struct], name: str) -> InvalidFieldError:
+    return InvalidFieldError("is required here but is None", structure=cls.NAME, field=name)
+
+
+def _as_bytes(cls: type[Struct], name: str, v: Any) -> bytes:
+    if v is None:
+        return b""
+    if isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v)
+    raise InvalidFieldError(
+        f"expected bytes, got {type(v).__name__}", structure=cls.NAME, field=name
+    )
+
+
+def _chars(cls: type[Struct], name: str, text: Any, count: int | None) -> bytes:
+    try:
+        data = text.encode("latin-1")
+    except (AttributeError, UnicodeEncodeError) as exc:
+        raise InvalidFieldError(
+            f"{text!r} is not one-byte characters", structure=cls.NAME, field=name
+        ) from exc
+    if count is not None and len(data) != count:
+        raise InvalidFieldError(
+            f"needs exactly {count} characters, got {len(data)}", structure=cls.NAME, field=name
+        )
+    return data
+
+
+def _own_names(cls: type[Struct]) -> frozenset[str]:
+    """Names a condition can read on an instance of ``cls`` itself (fields, properties)."""
+    return frozenset(
+        n
+        for n in declared_names(cls)
+        if n in cls._stored or isinstance(getattr(cls, n, None), property)
+    )
+
+
+@functools.cache
+def _free_names(cls: type[Struct]) -> frozenset[str]:
+    """Names the conditions of ``cls`` (and of what it nests) read from enclosing structures."""
+    own = _own_names(cls)
+    free: set[str] = set()
+
+    def walk(items: tuple) -> None:
+        for item in items:
+            t = type(item)
+            if t is If or t is IfRoom:
+                tree = ast.parse(item.test, mode="eval")
+                free.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+                walk(item.then)
+                walk(getattr(item, "otherwise", ()))
+            elif t is Sub or t is Repeat:
+                free.update(_free_names(item.struct))
+
+    walk(cls.LAYOUT)
+    return frozenset(free - own)
+
+
+def _outer(obj: Struct, outer: Getter) -> Getter:
+    """Names of ``obj`` and then of what encloses it, for a nested structure's conditions."""
+
+    def get(name: str) -> Any:
+        try:
+            return getattr(obj, name)
+        except AttributeError:
+            return outer(name)
+
+    return get
+
+
+class _WriterGen:
+    """Generates one structure's writer as straight-line Python: fixed fields are shifted into
+    a local accumulator, conditions are the declared expressions over the object's attributes.
+    """
+
+    def __init__(self, cls: type[Struct]) -> None:
+        self.cls = cls
+        self.own = _own_names(cls)
+        self.env: dict[str, Any] = {
+            "CLS": cls,
+            "_uint": _uint,
+            "_required": _required,
+            "_as_bytes": _as_bytes,
+            "_chars": _chars,
+            "_outer": _outer,
+        }
+        self.lines: list[str] = []
+        self.n = 0
+
+    def const(self, value: Any) -> str:
+        self.n += 1
+        self.env[f"K{self.n}"] = value
+        return f"K{self.n}"
+
+    def out(self, ind: str, text: str) -> None:
+        self.lines.append(ind + text)
+
+    def name(self, name: str) -> str:
+        return f"obj.{name}" if name in self.own else f"outer({name!r})"
+
+    def cond(self, test: str) -> str:
+        tree = ast.parse(test, mode="eval")
+        gen = self
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                return ast.parse(gen.name(node.id), mode="eval").body
+
+        return ast.unparse(Rename().visit(tree))
+
+    def flush(self, ind: str) -> None:
+        self.out(ind, "w.acc = acc; w.nbits = n")
+
+    def reload(self, ind: str) -> None:
+        self.out(ind, "acc = w.acc; n = w.nbits")
+
+    def child_outer(self, struct: type[Struct]) -> str:
+        return "_outer(obj, outer)" if _free_names(struct) else "outer"
+
+    def steps(self, steps: tuple, ind: str) -> None:
+        if not steps:
+            self.out(ind, "pass")
+        for step in steps:
+            t = type(step)
+            if t is Run:
+                self.run(step, ind)
+            elif t is If:
+                self.out(ind, f"if {self.cond(step.test)}:")
+                self.steps(step.then, ind + "    ")
+                self.out(ind, "else:")
+                self.steps(step.otherwise, ind + "    ")
+            elif t is IfRoom:
+                present = " and ".join(
+                    f"obj.{f.name} is not None"
+                    for r in step.then
+                    for f in r.fields
+                    if f.kind != "reserved"
+                )
+                self.out(ind, f"if ({self.cond(step.test)}) and {present}:")
+                self.steps(step.then, ind + "    ")
+            elif t is Sub:
+                w = self.const(writer_of(step.struct))
+                self.flush(ind)
+                self.out(ind, f"sub = obj.{step.name}")
+                self.out(ind, f"if sub is None: raise _required(CLS, {step.name!r})")
+                self.out(ind, f"{w}(sub, w, {self.child_outer(step.struct)})")
+                self.reload(ind)
+            elif t is Repeat:
+                w = self.const(writer_of(step.struct))
+                self.flush(ind)
+                self.out(ind, f"for item in obj.{step.name}:")
+                self.out(ind, f"    {w}(item, w, {self.child_outer(step.struct)})")
+                self.reload(ind)
+            elif t is Rest or t is Chars:
+                if t is Rest:
+                    self.out(ind, f"data = obj.{step.name}")
+                    self.out(
+                        ind,
+                        f"if type(data) is not bytes: data = _as_bytes(CLS, {step.name!r}, data)",
+                    )
                 else:
-                    v = _value(obj, f)
-                acc = (acc << f.bits) | v
-            w.acc = acc
-            w.nbits += step.bits
-        elif type(step) is If:
-            branch = step.then if _holds(step.test, obj) else step.otherwise
-            _write_steps(cls, branch, obj, w, reserved_vals)
-        elif type(step) is Sub:
-            sub = get(step.name)
-            if sub is None:
-                raise InvalidFieldError(
-                    "is required here but is None", structure=cls.NAME, field=step.name
+                    fixed = step.count if type(step.count) is int else None
+                    self.out(ind, f"data = _chars(CLS, {step.name!r}, obj.{step.name}, {fixed})")
+                self.out(ind, "acc = (acc << (8 * len(data))) | int.from_bytes(data, 'big')")
+                self.out(ind, "n += 8 * len(data)")
+            elif t is Custom:
+                self.flush(ind)
+                self.out(ind, f"{self.const(step.write)}(w, obj.__getattribute__)")
+                self.reload(ind)
+            else:  # pragma: no cover - a declaration error
+                raise TypeError(f"unknown layout step {step!r}")
+
+    def run(self, run: Run, ind: str) -> None:
+        for f in run.fields:
+            ones = (1 << f.bits) - 1
+            if f.kind == "reserved":
+                value = f"({ones} if rsv is None else rsv.get({f.name!r}, {ones}))"
+            else:
+                if f.derived and f.kind == "u" and f.name in _COUNTED:
+                    source = f"len(obj.{_COUNTED[f.name]})"
+                else:
+                    source = f"obj.{f.name}"
+                self.out(ind, f"v = {source}")
+                self.out(
+                    ind,
+                    f"if type(v) is not int or v < 0 or v > {ones}: "
+                    f"v = _uint(CLS, {f.name!r}, v, {f.bits})",
                 )
-            _with_parent(sub, obj)
-            write_struct(sub, w)
-        elif type(step) is Repeat:
-            for item in get(step.name):
-                _with_parent(item, obj)
-                write_struct(item, w)
-        elif type(step) is IfRoom:
-            g = _getter(obj)
-            if _holds(step.test, obj) and all(
-                g(f.name) is not None for s in step.then for f in s.fields if f.kind != "reserved"
-            ):
-                _write_steps(cls, step.then, obj, w, reserved_vals)
-        elif type(step) is Rest:
-            w.raw(bytes(get(step.name) or b""))
-        elif type(step) is Chars:
-            text = get(step.name)
-            try:
-                data = text.encode("latin-1")
-            except (AttributeError, UnicodeEncodeError) as exc:
+                value = "v"
+            self.out(ind, f"acc = (acc << {f.bits}) | {value}")
+        self.out(ind, f"n += {run.bits}")
+
+    def build(self) -> Callable[[Struct, Writer, Getter], None]:
+        self.lines = [
+            "def write(obj, w, outer):",
+            "    acc = w.acc; n = w.nbits",
+            "    rsv = obj.__dict__.get('_reserved')",
+        ]
+        self.steps(self.cls._steps, "    ")
+        self.flush("    ")
+        source = "\n".join(self.lines)
+        exec(compile(source, f"<writer {self.cls.__name__}>", "exec"), self.env)
+        writer = self.env["write"]
+        writer.source = source
+        return writer
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+def check_values(obj: Struct) -> None:
+    """Raise ``InvalidFieldError`` naming the first value of ``obj`` (nested structures too)
+    that its declaration cannot hold: a wrong type, a number too wide for its bits, more
+    items than the count field can say, characters that are not one byte each.
+
+    Every value set is checked, whichever branch of a condition it sits in: this is where
+    values enter (from a dict, XML or a builder), before ``encode()`` meets them."""
+    cls = type(obj)
+    _check_items(cls, cls.LAYOUT, obj, {})
+    widths = _reserved_widths(cls)
+    for name, value in obj.reserved_bits().items():
+        width = widths.get(name)
+        if width is None:
+            raise InvalidFieldError("is not a reserved field here", structure=cls.NAME, field=name)
+        _check_uint(cls, name, value, width)
+
+
+def _check_uint(cls: type[Struct], name: str, v: Any, bits: int) -> None:
+    if type(v) is not int:
+        raise InvalidFieldError(f"{v!r} is not an integer", structure=cls.NAME, field=name)
+    if v < 0 or v >> bits:
+        raise InvalidFieldError(
+            f"{v} does not fit in {bits} unsigned bits", structure=cls.NAME, field=name
+        )
+
+
+def _check_items(cls: type[Struct], items: tuple, obj: Struct, widths: dict[str, int]) -> None:
+    for item in items:
+        t = type(item)
+        if t is Field:
+            widths[item.name] = item.bits
+            if item.kind == "reserved" or item.derived:
+                continue
+            v = getattr(obj, item.name, None)
+            if v is None:
+                continue
+            if item.kind == "flag":
+                if v not in (True, False) or type(v) not in (bool, int):
+                    raise InvalidFieldError(
+                        f"{v!r} is not a flag (true/false)", structure=cls.NAME, field=item.name
+                    )
+            else:
+                _check_uint(cls, item.name, v, item.bits)
+        elif t is If:
+            _check_items(cls, item.then, obj, widths)
+            _check_items(cls, item.otherwise, obj, widths)
+        elif t is IfRoom:
+            _check_items(cls, item.then, obj, widths)
+        elif t is Sub:
+            v = getattr(obj, item.name, None)
+            if v is not None:
+                _check_struct(cls, item.name, v, item.struct)
+        elif t is Repeat:
+            v = getattr(obj, item.name, None)
+            if not isinstance(v, list):
                 raise InvalidFieldError(
-                    f"{text!r} is not one-byte characters", structure=cls.NAME, field=step.name
-                ) from exc
-            if type(step.count) is int and len(data) != step.count:
+                    f"expected a list, got {type(v).__name__}", structure=cls.NAME, field=item.name
+                )
+            if item.count is not None and len(v) >> widths[item.count]:
                 raise InvalidFieldError(
-                    f"needs exactly {step.count} characters, got {len(data)}",
+                    f"{len(v)} items do not fit {item.count} ({widths[item.count]} bits)",
                     structure=cls.NAME,
-                    field=step.name,
+                    field=item.name,
                 )
-            w.raw(data)
-        elif type(step) is Custom:
-            step.write(w, _getter(obj))
-        else:  # pragma: no cover
-            raise TypeError(f"unknown layout step {step!r}")
+            for element in v:
+                _check_struct(cls, item.name, element, item.struct)
+        elif t is Rest:
+            v = getattr(obj, item.name, None)
+            if not isinstance(v, bytes | bytearray):
+                raise InvalidFieldError(
+                    f"expected bytes, got {type(v).__name__}", structure=cls.NAME, field=item.name
+                )
+        elif t is Chars:
+            _check_chars(cls, item, getattr(obj, item.name, None), widths)
+        elif t is Custom and item.check is not None:
+            item.check(_getter(obj))
 
 
-def _with_parent(child: Struct, parent: Struct) -> None:
-    object.__setattr__(child, "_parent", parent)
+def _check_struct(cls: type[Struct], name: str, v: Any, want: type[Struct]) -> None:
+    if not isinstance(v, want):
+        raise InvalidFieldError(
+            f"expected {want.NAME}, got {type(v).__name__}", structure=cls.NAME, field=name
+        )
+    check_values(v)
 
 
-class _Names(dict):
-    """The names a condition reads, looked up on a structure and then its parents."""
+def _check_chars(cls: type[Struct], item: Chars, v: Any, widths: dict[str, int]) -> None:
+    where = {"structure": cls.NAME, "field": item.name}
+    if not isinstance(v, str):
+        raise InvalidFieldError(f"expected text, got {type(v).__name__}", **where)
+    try:
+        v.encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidFieldError(f"{v!r} is not one-byte characters", **where) from None
+    if type(item.count) is int:
+        if len(v) != item.count:
+            raise InvalidFieldError(f"needs exactly {item.count} characters, got {len(v)}", **where)
+    elif len(v) >> widths[item.count]:
+        raise InvalidFieldError(
+            f"{len(v)} characters do not fit {item.count} ({widths[item.count]} bits)", **where
+        )
 
-    def __init__(self, obj: Struct) -> None:
-        super().__init__()
-        self.get_name = _getter(obj)
 
-    def __missing__(self, name: str) -> Any:
-        return self.get_name(name)
+@functools.cache
+def _reserved_widths(cls: type[Struct]) -> dict[str, int]:
+    """Reserved field name (as numbered in ``_steps``) -> width in bits."""
+    out: dict[str, int] = {}
+
+    def walk(steps: tuple) -> None:
+        for step in steps:
+            if type(step) is Run:
+                out.update((f.name, f.bits) for f in step.fields if f.kind == "reserved")
+            elif type(step) is If:
+                walk(step.then)
+                walk(step.otherwise)
+            elif type(step) is IfRoom:
+                walk(step.then)
+
+    walk(cls._steps)
+    return out
 
 
 @functools.cache
 def _condition(test: str) -> Any:
     return compile(test, f"<condition {test}>", "eval")
-
-
-def _holds(test: str, obj: Struct) -> bool:
-    """Evaluate a declared condition against an object being written."""
-    return bool(eval(_condition(test), {"__builtins__": {}}, _Names(obj)))
 
 
 def _getter(obj: Struct) -> Getter:
@@ -943,16 +1296,19 @@ __all__ = [
     "Struct",
     "Sub",
     "Writer",
+    "check_values",
     "count",
     "declared_names",
     "derived_flag",
     "encode_struct",
     "flag",
     "no_parent",
+    "read_partial",
     "read_struct",
     "reader_of",
     "reserved",
     "structure",
     "u",
     "write_struct",
+    "writer_of",
 ]

@@ -1,10 +1,13 @@
-"""Names and code points from the standard's tables (ANSI/SCTE 35 splice_command_type,
-splice_descriptor_tag, segmentation_upid_type and segmentation_type_id)."""
+"""Names and code points from the standard's tables (ANSI/SCTE 35 2023r1 splice_command_type,
+splice_descriptor_tag, segmentation_upid_type and segmentation_type_id).
+
+Section and table numbers cited above each declaration are those of ANSI/SCTE 35 2023r1."""
 
 from __future__ import annotations
 
 CUEI = 0x43554549  # "CUEI": the identifier of every descriptor the standard defines
 
+# §9.6.1, Table 7 - splice_command_type values (0x01-0x03 and 0x08-0xFE reserved).
 SPLICE_COMMAND_TYPES: dict[int, str] = {
     0x00: "splice_null",
     0x04: "splice_schedule",
@@ -14,6 +17,7 @@ SPLICE_COMMAND_TYPES: dict[int, str] = {
     0xFF: "private_command",
 }
 
+# §10.1, Table 17 - splice_descriptor_tag values (0x05-0xEF reserved, 0xF0-0xFF private).
 SPLICE_DESCRIPTOR_TAGS: dict[int, str] = {
     0x00: "avail_descriptor",
     0x01: "dtmf_descriptor",
@@ -22,6 +26,8 @@ SPLICE_DESCRIPTOR_TAGS: dict[int, str] = {
     0x04: "audio_descriptor",
 }
 
+# §10.3.3.1, Table 22 - segmentation_upid_type values (0x12-0xFF reserved). 0x08, once
+# "Turner Identifier" (TI), is now AiringID; 0x06 is the versioned ISAN (once V-ISAN).
 SEGMENTATION_UPID_TYPES: dict[int, str] = {
     0x00: "Not Used",
     0x01: "User Defined (deprecated)",
@@ -31,7 +37,7 @@ SEGMENTATION_UPID_TYPES: dict[int, str] = {
     0x05: "ISAN (deprecated)",
     0x06: "ISAN",
     0x07: "TID",
-    0x08: "TI",
+    0x08: "AiringID",
     0x09: "ADI",
     0x0A: "EIDR",
     0x0B: "ATSC Content Identifier",
@@ -43,6 +49,7 @@ SEGMENTATION_UPID_TYPES: dict[int, str] = {
     0x11: "SCR",
 }
 
+# §10.3.3.1, Table 23 - segmentation_type_id values (codes not listed are reserved).
 SEGMENTATION_TYPES: dict[int, str] = {
     0x00: "Not Indicated",
     0x01: "Content Identification",
@@ -96,8 +103,10 @@ SEGMENTATION_TYPES: dict[int, str] = {
 # UPID types whose value is text.
 TEXT_UPID_TYPES = frozenset({0x02, 0x03, 0x07, 0x09, 0x0E, 0x0F, 0x11})
 
-# Types whose descriptor may carry sub_segment_num and sub_segments_expected.
-SUB_SEGMENT_TYPES = frozenset({0x34, 0x36, 0x38, 0x3A})
+# Table 20's condition on sub_segment_num and sub_segments_expected: since 2022 the
+# advertisement, placement opportunity and ad block starts. Older encoders leave them out, so a
+# reader takes them only when the descriptor has room.
+SUB_SEGMENT_TYPES = frozenset({0x30, 0x32, 0x34, 0x36, 0x38, 0x3A, 0x44, 0x46})
 
 # Start types whose end is signalled by a duration or a matching end type; a receiver planning
 # the break needs segmentation_duration on these.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from scte35lab.cue.layout import If, Struct, derived_flag, flag, reserved, structure, u
 
 
+# §9.8.1, Table 14 - splice_time()
 @structure
 class SpliceTime(Struct):
     """splice_time(): a 33-bit PTS in 90 kHz ticks, or no time (``pts_time=None``)."""
@@ -25,6 +26,7 @@ class SpliceTime(Struct):
         return self.pts_time is not None
 
 
+# §9.8.2, Table 15 - break_duration()
 @structure
 class BreakDuration(Struct):
     """break_duration(): how long the break lasts (90 kHz ticks) and whether to auto-return."""

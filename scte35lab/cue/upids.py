@@ -19,6 +19,7 @@ from scte35lab.cue.layout import (
     Rest,
     Struct,
     Writer,
+    check_values,
     encode_struct,
     read_struct,
     reserved,
@@ -41,6 +42,7 @@ FIXED_LENGTHS = {
 }
 
 
+# Table 22, type 0x0B: ATSC_content_identifier() of ATSC A/57B
 @structure
 class AtscContentIdentifier(Struct):
     """UPID 0x0B: ATSC A/57B content identifier."""
@@ -59,6 +61,7 @@ class AtscContentIdentifier(Struct):
     content_id: bytes = b""
 
 
+# §10.3.3.3, MPU() (type 0x0C)
 @structure
 class Mpu(Struct):
     """UPID 0x0C: Managed Private UPID, a 32-bit format_identifier and private data."""
@@ -75,25 +78,22 @@ def _read_upid(cur: Cursor, end: int, get: Getter) -> tuple[int, Any]:
         raise TruncatedError(
             "needs 2 bytes", structure="segmentation_upid", field="segmentation_upid_type", bit=pos
         )
-    upid_type, length = cur.read_bytes(2)
-    if cur.pos + 8 * length > end:
+    if pos & 7:  # not at a byte boundary: never in a real section, read through bitstring
+        upid_type, length = cur.read_bytes(2)
+        data = cur.read_bytes(length) if pos + 16 + 8 * length <= end else b""
+    else:
+        i = pos >> 3
+        upid_type, length = cur.data[i], cur.data[i + 1]
+        data = cur.data[i + 2 : i + 2 + length]
+    stop = pos + 16 + 8 * length
+    if stop > end:
         raise TruncatedError(
             f"segmentation_upid_length {length} runs past the descriptor",
             structure="segmentation_upid",
             field="segmentation_upid_length",
             bit=pos + 8,
         )
-    cls = STRUCTURED.get(upid_type)
-    if cls is not None and length >= 4:
-        start, stop = cur.pos, cur.pos + 8 * length
-        try:
-            value: Any = read_struct(cls, cur, stop)
-            if cur.pos == stop:
-                return upid_type, value
-        except TruncatedError:
-            pass
-        cur.pos = start
-    data = cur.read_bytes(length) if length else b""
+    cur.pos = stop
     return upid_type, upid_value(upid_type, data)
 
 
@@ -111,10 +111,42 @@ def _write_upid(w: Writer, get: Getter) -> None:
     w.raw(data)
 
 
-UPID = Custom(("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid)
-STRUCTURED: dict[int, type[Struct]] = {0x0B: AtscContentIdentifier, 0x0C: Mpu}
+def _check_upid(get: Getter) -> None:
+    """A UPID type and value that encode: type in 8 bits, value of a form the type takes."""
+    upid_type, value = get("segmentation_upid_type"), get("segmentation_upid")
+    if type(upid_type) is not int or not 0 <= upid_type <= 0xFF:
+        raise InvalidFieldError(
+            f"{upid_type!r} is not an 8-bit type",
+            structure="segmentation_upid",
+            field="segmentation_upid_type",
+        )
+    if isinstance(value, Struct):
+        check_values(value)
+    if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, MidUpid):
+                raise InvalidFieldError(
+                    f"a MID holds UPIDs, not {type(item).__name__}",
+                    structure="segmentation_upid",
+                    field="segmentation_upid",
+                )
+            check_values(item)
+    data = upid_bytes(upid_type, value)
+    if len(data) > 255:
+        raise InvalidFieldError(
+            f"{len(data)} bytes do not fit segmentation_upid_length",
+            structure="segmentation_upid",
+            field="segmentation_upid",
+        )
 
 
+# §10.3.3.1, Table 20: segmentation_upid_type, segmentation_upid_length, segmentation_upid()
+UPID = Custom(
+    ("segmentation_upid_type", "segmentation_upid"), _read_upid, _write_upid, check=_check_upid
+)
+
+
+# §10.3.3.4, MID() (type 0x0D): one of its UPIDs
 @structure
 class MidUpid(Struct):
     """One UPID inside a MID (type 0x0D)."""
@@ -131,32 +163,62 @@ class MidUpid(Struct):
 
 def upid_value(upid_type: int, data: bytes) -> Any:
     """The typed value of a UPID's bytes, or the bytes themselves when no type fits exactly."""
-    if upid_type == 0x00 and not data:
-        return None
-    fixed = FIXED_LENGTHS.get(upid_type)
-    if fixed is not None and len(data) != fixed:
-        return data
+    typed = _TYPED.get(upid_type)
+    if typed is None:
+        return None if upid_type == 0x00 and not data else data
     try:
-        if upid_type in TEXT_UPID_TYPES:
-            text = data.decode("utf-8")
-            if text.isprintable():
-                return text
-            return data
-        if upid_type == 0x08:
-            return int.from_bytes(data, "big")
-        if upid_type == 0x0B and len(data) >= 4:
-            return read_struct(AtscContentIdentifier, Cursor(data), 8 * len(data))
-        if upid_type == 0x0C and len(data) >= 4:
-            return read_struct(Mpu, Cursor(data), 8 * len(data))
-        if upid_type == 0x0D and data:
-            cur = Cursor(data)
-            items = []
-            while cur.pos < 8 * len(data):
-                items.append(read_struct(MidUpid, cur, 8 * len(data)))
-            return items
+        return typed(data)
     except (TruncatedError, UnicodeDecodeError):
         return data
-    return data
+
+
+def _text(data: bytes) -> Any:
+    text = data.decode("utf-8")
+    return text if text.isprintable() else data
+
+
+def _whole(cls: type[Struct]) -> Any:
+    """A reader of ``cls`` that must use every byte (else the bytes stay bytes)."""
+
+    def read(data: bytes) -> Any:
+        if len(data) < 4:
+            return data
+        cur = Cursor(data)
+        value = read_struct(cls, cur, 8 * len(data))
+        return value if cur.pos == 8 * len(data) else data
+
+    return read
+
+
+def _mid(data: bytes) -> Any:
+    if not data:
+        return data
+    cur = Cursor(data)
+    items = []
+    while cur.pos < 8 * len(data):
+        items.append(read_struct(MidUpid, cur, 8 * len(data)))
+    return items
+
+
+# UPID type -> the reader of its typed value (other types stay bytes)
+def _airing_id(data: bytes) -> Any:
+    return int.from_bytes(data, "big") if len(data) == 8 else data
+
+
+def _fixed(n: int, typed: Any) -> Any:
+    """``typed`` for a UPID of exactly ``n`` bytes; other lengths stay bytes."""
+    return lambda data: typed(data) if len(data) == n else data
+
+
+_TYPED: dict[int, Any] = {
+    **{
+        t: _fixed(FIXED_LENGTHS[t], _text) if t in FIXED_LENGTHS else _text for t in TEXT_UPID_TYPES
+    },
+    0x08: _airing_id,
+    0x0B: _whole(AtscContentIdentifier),
+    0x0C: _whole(Mpu),
+    0x0D: _mid,
+}
 
 
 def upid_bytes(upid_type: int, value: Any) -> bytes:
@@ -171,12 +233,18 @@ def upid_bytes(upid_type: int, value: Any) -> bytes:
         raise InvalidFieldError("a UPID cannot be a bool", structure="segmentation_upid")
     if isinstance(value, int):
         width = FIXED_LENGTHS.get(upid_type, 8)
+        if not 0 <= value < 1 << (8 * width):
+            raise InvalidFieldError(
+                f"{value} does not fit the {width}-byte UPID of type 0x{upid_type:02X}",
+                structure="segmentation_upid",
+                field="segmentation_upid",
+            )
         return value.to_bytes(width, "big")
     if isinstance(value, uuid.UUID):
         return value.bytes
     if isinstance(value, AtscContentIdentifier | Mpu):
         return encode_struct(value)
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, MidUpid) for item in value):
         return b"".join(encode_struct(item) for item in value)
     raise InvalidFieldError(
         f"cannot encode {type(value).__name__} as UPID type 0x{upid_type:02X}",

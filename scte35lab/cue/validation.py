@@ -29,7 +29,12 @@ DTMF_CHARS = set("0123456789*#")
 
 def validate_cue(cue: Cue) -> list[str]:
     """Every problem found in ``cue``; an empty list means none."""
-    problems: list[str] = []
+    problems: list[str] = [f"decoded leniently: {p}" for p in cue.problems]
+    if cue.stuffing_dropped:
+        problems.append(
+            f"{cue.stuffing_dropped} bytes of 0xFF stuffing after the section were dropped "
+            "by decode (decode with strict=False keeps them)"
+        )
     try:
         cue.encode()
     except Scte35Error as exc:
@@ -117,8 +122,9 @@ def _segmentation_problems(d: SegmentationDescriptor) -> list[str]:
     has_sub = d.sub_segment_num is not None or d.sub_segments_expected is not None
     if has_sub and t not in SUB_SEGMENT_TYPES:
         out.append(
-            f"{name} has sub_segment fields, which only placement opportunity starts "
-            "(0x34, 0x36, 0x38, 0x3A) carry"
+            f"{name} has sub_segment fields, which only advertisement, placement "
+            "opportunity and ad block starts (0x30, 0x32, 0x34, 0x36, 0x38, 0x3A, 0x44, "
+            "0x46) carry"
         )
     if (d.sub_segment_num is None) != (d.sub_segments_expected is None):
         out.append("sub_segment_num and sub_segments_expected go together")

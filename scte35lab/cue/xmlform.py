@@ -15,6 +15,9 @@ What the schema cannot say is carried, not dropped: this module's extension name
 (``lab:PrivateDescriptor``), unknown commands (``lab:UnknownCommand``), an encrypted section's
 bytes (``lab:EncryptedData``), reserved bits that were not all ones (``lab:reservedBits``),
 alignment_stuffing, command_extra_bytes, a descriptor's extra_bytes, a non-CUEI identifier,
+DTMF chars and ISO codes holding control characters XML 1.0 cannot carry (as hex in
+``lab:charsHex`` / ``lab:ISOCodeHex``),
+what lenient decoding kept as bytes (descriptorLoopRest, trailingBytes),
 the legacy splice_command_length 0xFFF, header flags and cw_index of a clear section, and a
 MID holding fewer than two UPIDs. Plain cues produce no ``lab`` markup at all; schema readers
 ignore foreign-namespace markup. So ``from_xml(to_xml(cue)) == cue`` and even re-encodes
@@ -64,6 +67,7 @@ from scte35lab.cue.descriptors import (
     TimeDescriptor,
 )
 from scte35lab.cue.layout import Struct
+from scte35lab.cue.section import checked
 from scte35lab.cue.tables import CUEI, TEXT_UPID_TYPES
 from scte35lab.cue.timing import BreakDuration, SpliceTime
 from scte35lab.cue.upids import MidUpid, Mpu, upid_bytes, upid_value
@@ -146,6 +150,8 @@ def _section_element(cue: Any) -> ET.Element:
         _set_ext(root, "sectionSyntaxIndicator", True)
     if cue.private_indicator:
         _set_ext(root, "privateIndicator", True)
+    if cue.trailing_bytes:
+        _set_ext(root, "trailingBytes", cue.trailing_bytes)
     if cue.encrypted_packet:
         _sub(
             root,
@@ -168,6 +174,8 @@ def _section_element(cue: Any) -> ET.Element:
         _set_ext(root, "commandExtraBytes", cue.command_extra_bytes)
     if cue.alignment_stuffing:
         _set_ext(root, "alignmentStuffing", cue.alignment_stuffing)
+    if cue.descriptor_loop_rest:
+        _set_ext(root, "descriptorLoopRest", cue.descriptor_loop_rest)
     if cue.command is None:
         raise InvalidFieldError(
             "a clear section needs a command", structure="SpliceInfoSection", field="command"
@@ -300,12 +308,8 @@ def _descriptor_element(root: ET.Element, d: SpliceDescriptor) -> None:
     if isinstance(d, AvailDescriptor):
         el = _sub(root, "AvailDescriptor", providerAvailId=d.provider_avail_id)
     elif isinstance(d, DtmfDescriptor):
-        el = _sub(
-            root,
-            "DTMFDescriptor",
-            preroll=d.preroll,
-            chars=_xml_text(d.dtmf_chars, "DTMFDescriptor", "chars"),
-        )
+        el = _sub(root, "DTMFDescriptor", preroll=d.preroll)
+        _put_text(el, "chars", d.dtmf_chars)
     elif isinstance(d, SegmentationDescriptor):
         el = _segmentation_element(root, d)
     elif isinstance(d, TimeDescriptor):
@@ -315,11 +319,10 @@ def _descriptor_element(root: ET.Element, d: SpliceDescriptor) -> None:
     elif isinstance(d, AudioDescriptor):
         el = _sub(root, "AudioDescriptor")
         for ch in d.components:
-            _sub(
-                el,
-                "AudioChannel",
-                componentTag=ch.component_tag,
-                ISOCode=_xml_text(ch.iso_code, "AudioChannel", "ISOCode"),
+            channel = _sub(el, "AudioChannel", componentTag=ch.component_tag)
+            _put_text(channel, "ISOCode", ch.iso_code)
+            _set(
+                channel,
                 BitStreamMode=ch.bit_stream_mode,
                 NumChannels=ch.num_channels,
                 FullSrvcAudio=ch.full_srvc_audio,
@@ -335,14 +338,13 @@ def _descriptor_element(root: ET.Element, d: SpliceDescriptor) -> None:
     _put_reserved(el, d)
 
 
-def _xml_text(text: str, element: str, attribute: str) -> str:
+def _put_text(el: ET.Element, attribute: str, text: str) -> None:
+    """One-byte characters as the schema's string attribute; characters XML 1.0 cannot carry
+    (control characters) go as hex in ``lab:<attribute>Hex`` instead, read back the same."""
     if _XML_ILLEGAL.search(text):
-        raise InvalidFieldError(
-            f"{text!r} holds characters XML 1.0 cannot carry; use to_xml(binary=True)",
-            structure=element,
-            field=attribute,
-        )
-    return text
+        _set_ext(el, f"{attribute}Hex", text.encode("latin-1"))
+    else:
+        el.set(attribute, text)
 
 
 def _segmentation_element(root: ET.Element, d: SegmentationDescriptor) -> ET.Element:
@@ -447,8 +449,9 @@ def _serialize(root: ET.Element) -> str:
 # ============================================================================= reading
 
 
-def cue_from_xml(text: str | bytes) -> Any:
-    """A ``Cue`` from SCTE 35 XML text (element or Binary form, any accepted namespace)."""
+def cue_from_xml(text: str | bytes, cue_class: type) -> Any:
+    """A ``cue_class`` (``Cue``) from SCTE 35 XML text (element or Binary form, any accepted
+    namespace); the class is given so that this module need not import the one that uses it."""
     root = _parse(text)
     ns, name = _split(root.tag)
     if ns not in SCTE35_NAMESPACES:
@@ -460,9 +463,9 @@ def cue_from_xml(text: str | bytes) -> Any:
         root = inner[0]
         name = _split(root.tag)[1]
     if name == "Binary":
-        return _from_binary(root)
+        return _from_binary(root, cue_class)
     if name == "SpliceInfoSection":
-        return _read_section(root)
+        return _read_section(root, cue_class)
     raise InputFormatError(
         f"root element {name!r} is not SpliceInfoSection, Signal or Binary",
         structure=name,
@@ -603,9 +606,7 @@ def _take_reserved(el: ET.Element, obj: Struct) -> Any:
     return obj
 
 
-def _from_binary(el: ET.Element) -> Any:
-    from scte35lab.cue.cue import Cue
-
+def _from_binary(el: ET.Element, cue_class: type) -> Any:
     s = re.sub(r"\s+", "", el.text or "")
     if not s:
         raise InvalidFieldError("holds no base64", structure="Binary")
@@ -617,7 +618,7 @@ def _from_binary(el: ET.Element) -> Any:
         raise InvalidFieldError(
             "base64 does not decode to a splice_info_section (table_id 0xFC)", structure="Binary"
         )
-    return Cue.decode(raw)
+    return cue_class.decode(raw)
 
 
 # ----------------------------------------------------------------------------- section
@@ -642,9 +643,7 @@ _DESCRIPTORS = (
 _SECTION_CHILDREN = ("EncryptedPacket", "lab:EncryptedData", *_COMMANDS, *_DESCRIPTORS)
 
 
-def _read_section(el: ET.Element) -> Any:
-    from scte35lab.cue.cue import Cue
-
+def _read_section(el: ET.Element, cue_class: type) -> Any:
     kwargs: dict[str, Any] = {
         "sap_type": _int(el, "sapType", 2, 3),
         "pts_adjustment": _int(el, "ptsAdjustment", 33, 0),
@@ -652,6 +651,7 @@ def _read_section(el: ET.Element) -> Any:
         "tier": _int(el, "tier", 12, 0xFFF),
         "section_syntax_indicator": _bool(el, "sectionSyntaxIndicator", False, ext=True),
         "private_indicator": _bool(el, "privateIndicator", False, ext=True),
+        "trailing_bytes": _ext_bytes(el, "trailingBytes"),
     }
     children = _children(el, _SECTION_CHILDREN)
     packet = _only(el, "EncryptedPacket", _SECTION_CHILDREN)
@@ -673,7 +673,7 @@ def _read_section(el: ET.Element) -> Any:
             command=None,
             descriptors=[],
         )
-        return Cue(**kwargs)
+        return checked(cue_class(**kwargs))
     if packet is not None:
         algorithm = _int(packet, "encryptionAlgorithm", 6, 0)
         if algorithm:
@@ -689,6 +689,7 @@ def _read_section(el: ET.Element) -> Any:
     kwargs["splice_command_length"] = _int(el, "spliceCommandLength", 12, None, ext=True)
     kwargs["command_extra_bytes"] = _ext_bytes(el, "commandExtraBytes")
     kwargs["alignment_stuffing"] = _ext_bytes(el, "alignmentStuffing")
+    kwargs["descriptor_loop_rest"] = _ext_bytes(el, "descriptorLoopRest")
     if len(commands) != 1:
         raise InvalidFieldError(
             f"needs exactly one splice command element, found {len(commands)}",
@@ -698,7 +699,7 @@ def _read_section(el: ET.Element) -> Any:
     kind, cmd_el = commands[0]
     kwargs["command"] = _COMMAND_READERS[kind](cmd_el)
     kwargs["descriptors"] = [_DESCRIPTOR_READERS[k](c) for k, c in children if k in _DESCRIPTORS]
-    return Cue(**kwargs)
+    return checked(cue_class(**kwargs))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -849,6 +850,9 @@ def _common(el: ET.Element, d: SpliceDescriptor) -> SpliceDescriptor:
 def _text_attr(el: ET.Element, name: str, max_len: int, exact: bool = False) -> str:
     value = _raw_attr(el, name)
     where = {"structure": _split(el.tag)[1], "field": name}
+    coded = el.get(_x(f"{name}Hex"))
+    if coded is not None:
+        value = _hex(coded, where["structure"], f"lab:{name}Hex").decode("latin-1")
     if value is None:
         raise InvalidFieldError("required attribute is missing", **where)
     try:

@@ -262,6 +262,7 @@ class EditListEntry(Struct):
     """One entry of an ``elst``: a span of the presentation, and where in the media it starts
     (``media_time`` -1 = an empty edit)."""
 
+    OUTER_NAMES = ("version",)  # the elst's own version says the widths
     LAYOUT = (
         If(
             "version == 1",
@@ -391,6 +392,7 @@ NON_SYNC = 0x00010000
 class TrunSample(Struct):
     """One sample of a ``trun``; which fields are present is the run's ``tr_flags``."""
 
+    OUTER_NAMES = ("flags", "version")  # the trun's: which fields, and the offset's sign
     LAYOUT = (
         If("flags & 0x000100", (u("sample_duration", 32),)),
         If("flags & 0x000200", (u("sample_size", 32),)),
