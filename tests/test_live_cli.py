@@ -26,7 +26,7 @@ def test_demo_runs_the_whole_loop_and_every_cue_verifies(tmp_path) -> None:
     r = _run("demo", "--seconds", "24", "--out", str(tmp_path))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3 cues, 3 ok, 0 failed" in r.stdout
-    assert "3 of 3 cues logged as sent" in r.stdout
+    assert "store: 3 cues in scte35_logs: 3 delivered" in r.stdout
     assert (tmp_path / "capture.ts").stat().st_size > 500_000
     assert live_children() == []
 

@@ -133,11 +133,17 @@ class SrtOutput:
         with self.lock:
             self._pmt_pid = pmt_pid
             conn = self.conns.get(self.gen)
+            if conn is not None and not conn.dead and not conn.sender.running:
+                self._lost(conn, conn.sender.failure())  # its outage starts now, not at check()
             if conn is None or conn.dead or not self._ready(conn.sender):
                 self._unsent(len(out))
                 self._note_psi(out, 0, len(out))
                 return
-            if conn.start is None:  # the gate: from an IDR on, after PAT and PMT
+            if conn.start is None and base == 0:  # the stream's own start: PAT, PMT, IDR
+                conn.start = 0
+                data = out
+                self._note_psi(out, 0, len(out))
+            elif conn.start is None:  # the gate: from an IDR on, after PAT and PMT
                 k = next((o for o in keys if base <= o < base + len(out)), None)
                 if k is None:
                     self._unsent(len(out))
