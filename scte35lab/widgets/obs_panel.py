@@ -79,7 +79,8 @@ def copy_field_html(label: str, value: str, *, css: str) -> str:
 class ObsPanel(widgets.VBox):
     """The OBS side of a stream: ``status`` ("waiting for OBS", "OBS connected at ..."),
     ``fields`` (server URL and stream key with copy buttons) and ``settings`` (the table
-    :func:`obs_settings`). ``attach(pipeline)`` follows a live pipeline's events."""
+    :func:`obs_settings`, in a section open unless ``settings_open=False``).
+    ``attach(pipeline)`` follows a live pipeline's events."""
 
     def __init__(
         self,
@@ -87,6 +88,7 @@ class ObsPanel(widgets.VBox):
         *,
         stream: Stream | None = None,
         ingest_url: str | None = None,
+        settings_open: bool = True,
     ) -> None:
         self.pipeline: Pipeline | None = None
         self.stream = stream
@@ -97,7 +99,10 @@ class ObsPanel(widgets.VBox):
         self.status = widgets.HTML()
         self.fields = widgets.HTML()
         self.settings = widgets.HTML()
-        super().__init__([self.status, self.fields, self.settings])
+        self.settings_box = widgets.Accordion(children=[self.settings])
+        self.settings_box.set_title(0, "Recommended OBS settings")
+        self.settings_box.selected_index = 0 if settings_open else None
+        super().__init__([self.status, self.fields, self.settings_box])
         self.add_class("s35-obs-panel")
         self._say("no pipeline yet: " + NOT_STARTED.split(": ", 1)[1], WARN)
         if pipeline is not None:
