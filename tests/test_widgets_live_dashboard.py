@@ -75,6 +75,7 @@ def run(tmp_path_factory) -> Run:
         source = FFmpegTestSource(f"{pipeline.ingest_url}/{key}", gop=25).start()
         assert _until(lambda: "OBS connected at" in obs.status.value, 15), obs.status.value
         r.seen["obs_connected"] = obs.status.value
+        r.seen["obs_late"] = ObsPanel(pipeline).status.value  # attached after the fact
         assert _until(lambda: any(s.get("fps") for s in d.samples), 20), list(d.samples)
         # video has left the injector (it holds the first pre-roll + look-ahead): a cue sent
         # before that goes out ahead of the SRT connection's first keyframe
@@ -110,6 +111,7 @@ def run(tmp_path_factory) -> Run:
         r.seen["status_stopped"] = d.status.value
         r.seen["numbers_stopped"] = d.numbers.value
         r.seen["countdown_stopped"] = d.countdown.value
+        r.seen["note_stopped"] = d.cue_note.value
         r.seen["obs_stopped"] = obs.status.value
     finally:
         if source is not None:
@@ -158,6 +160,7 @@ def test_the_obs_panel_shows_the_real_server_url_once_started(run):
     assert f"value='{url}'" in run.seen["obs_fields"] and ">copy</button>" in run.seen["obs_fields"]
     assert url in run.seen["obs_settings"]
     assert re.search(f"OBS connected at {WALL}", run.seen["obs_connected"])
+    assert re.search(f"OBS connected at {WALL}", run.seen["obs_late"])
     assert "stopped at" in run.seen["obs_stopped"]
 
 
@@ -227,6 +230,9 @@ def test_stop_clears_the_live_figures(run):
     assert ">stopped</span>" in run.seen["numbers_stopped"]
     assert "SRT" not in run.seen["numbers_stopped"]
     assert ">stopped</span>" in run.seen["countdown_stopped"]
+    note = run.seen["note_stopped"]  # the last cue's note keeps its times, not a countdown
+    assert re.search(f"on air at the distributor at {WALL}\\.", note), note
+    assert "s35-state-delivered" in note
     assert any(e.kind == "stop" for e in run.dashboard.events)
 
 

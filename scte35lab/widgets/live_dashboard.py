@@ -352,7 +352,8 @@ class LiveDashboard(widgets.VBox):
         lat = added_latency(self.pipeline)
         what = "break" if rec.role == "out" else "return to the programme"
         eta = "" if air is None else f", on air at the distributor at {wall_time(air)}"
-        eta += "" if air is None else f" ({countdown(air - now)})"
+        if air is not None and self.state == "live":  # a countdown only while it runs
+            eta += f" ({countdown(air - now)})"
         parts = [
             f"The {what} of <b>{html.escape(rec.cue_id or '-')}</b> starts at stream time "
             f"<b class='s35-note-time'>{stream_time(at)}</b>{eta}.",
@@ -457,8 +458,8 @@ class LiveDashboard(widgets.VBox):
                 if n != drawn:
                     drawn = n
                     self.redraw()
-            except (ValueError, KeyError, TypeError) as exc:
-                log.warning("dashboard: cannot draw: %s", exc)
+            except Exception:  # the drawing thread must outlive a bad frame, and say so
+                log.exception("dashboard: cannot draw")
             self._closed.wait(min(self.refresh_s, 0.5))
 
     def redraw(self) -> None:

@@ -119,6 +119,8 @@ class ObsPanel(widgets.VBox):
         else:
             self.state = "waiting"
             self._say(f"waiting for OBS at {pipeline.ingest_url}", WAITING)
+        for event in list(pipeline.events):  # attached late: what happened so far counts
+            self.on_event(event)
         self.render()
 
     def set_stream(self, stream: Stream | None) -> None:
