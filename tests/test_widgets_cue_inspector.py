@@ -89,3 +89,6 @@ def test_fields_carry_a_human_label_beside_the_standard_name():
     assert f"{pts} <span style='color:#57606a'>({pts / 90_000:.3f} s)</span>" in table
     assert "<td>pts_adjustment</td>" not in table  # raw names are never the only text
     assert "PTS adjustment" in table
+    assert "<td>splice_command_type</td><td>command type</td>" in table.replace(
+        "<td style='font-family:monospace'>", "<td>"
+    )

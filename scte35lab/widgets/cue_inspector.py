@@ -92,11 +92,23 @@ def field_label(path: Path_ | str) -> str:
     return FIELD_LABELS.get(last, last.replace("_", " "))
 
 
+def _leaves(d: Any, prefix: Path_ = ()) -> list[Path_]:
+    """Every leaf of a cue's dict, computed ones (command type, lengths, CRC) included;
+    the ``*_seconds`` extras are left out (the table puts seconds beside ticks itself)."""
+    if isinstance(d, dict):
+        return [
+            p for k, v in d.items() if not k.endswith("_seconds") for p in _leaves(v, (*prefix, k))
+        ]
+    if isinstance(d, list):
+        return [p for i, v in enumerate(d) for p in _leaves(v, (*prefix, i))]
+    return [prefix]
+
+
 def fields_html(d: Any) -> str:
-    """Every leaf of a cue's dict as a table: raw field name, human label, value (and
+    """Every field of a cue's dict as a table: raw field name, human label, value (and
     seconds beside 90 kHz tick values)."""
     rows = []
-    for path in editable_fields(d):
+    for path in _leaves(d):
         value = _get(d, path)
         shown = html.escape("" if value is None else str(value))
         if isinstance(value, int) and not isinstance(value, bool) and "ticks" in field_label(path):
