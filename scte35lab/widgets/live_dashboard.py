@@ -203,7 +203,7 @@ class LiveDashboard(widgets.VBox):
         self.countdown = widgets.HTML()
         self.last_event = widgets.HTML()
         self.numbers = widgets.HTML()
-        self.charts = widgets.Image(format="png")
+        self.charts = widgets.Image(format="png", layout=widgets.Layout(display="none"))
         self.cue_log = widgets.HTML()
         self.start_button.on_click(lambda _b: self.start())
         self.stop_button.on_click(lambda _b: self.stop())
@@ -252,7 +252,11 @@ class LiveDashboard(widgets.VBox):
                     (self.numbers, "s35-numbers"),
                     (self.countdown, "s35-countdown"),
                 ):
-                    target.value = f"<span class='{css}' style='color:#57606a'>{word}</span>"
+                    target.value = (
+                        ""
+                        if state == "idle"
+                        else f"<span class='{css}' style='color:#57606a'>{word}</span>"
+                    )
             self._show_latency()
         self._dirty.set()
 
@@ -469,6 +473,7 @@ class LiveDashboard(widgets.VBox):
             return
         fig, latest = chart_figure(df)
         self.charts.value = figure_png(fig, dpi=80)
+        self.charts.layout.display = None  # shown from the first drawing on
         self._show_numbers(df.iloc[-1], df, latest)
 
     def _show_numbers(self, last: pd.Series, df: pd.DataFrame, latest: list[str]) -> None:

@@ -55,9 +55,10 @@ def obs_settings(stream: Stream | None = None, *, ingest_url: str | None = None)
     return pd.DataFrame(rows, columns=["section", "setting", "value"])
 
 
-def copy_field_html(label: str, value: str, *, css: str) -> str:
+def copy_field_html(label: str, value: str, *, css: str, secret: bool = False) -> str:
     """A read-only text field holding ``value`` and a button that copies it to the
-    clipboard (the browser's own clipboard: loopback pages count as secure)."""
+    clipboard (the browser's own clipboard: loopback pages count as secure); a ``secret``
+    one is masked on screen."""
     n = next(_ids)
     field_id = f"s35-copy-{n}"
     script = (
@@ -69,7 +70,8 @@ def copy_field_html(label: str, value: str, *, css: str) -> str:
     return (
         f"<div class='{css}' style='margin:2px 0'><span style='display:inline-block;"
         f"width:7em'>{html.escape(label)}</span><input id='{field_id}' class='{css}-value' "
-        f"readonly value='{html.escape(value, quote=True)}' "
+        f"type='{'password' if secret else 'text'}' readonly "
+        f"value='{html.escape(value, quote=True)}' "
         "style='font-family:monospace;width:26em'> "
         f"<button class='{css}-copy jupyter-button mod-primary' "
         f'onclick="{html.escape(script, quote=True)}">copy</button></div>'
@@ -153,7 +155,7 @@ class ObsPanel(widgets.VBox):
         else:
             rows.append(copy_field_html("Server", url, css="s35-obs-server"))
         if self.key:
-            rows.append(copy_field_html("Stream Key", self.key, css="s35-obs-key"))
+            rows.append(copy_field_html("Stream Key", self.key, css="s35-obs-key", secret=True))
         else:
             name = self.stream.name if self.stream is not None else None
             which = f"of stream {html.escape(name)!r}" if name else ""
