@@ -134,6 +134,12 @@ def run_desk(args: argparse.Namespace) -> int:
     store = Path(args.store).resolve()
     Store(store).close()  # a store that cannot be opened is said now, not on the page
     port = _free_port(args.host, args.port)
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"desk: listening on {args.host}: anyone who can reach it with the token can start "
+            "and stop the stream",
+            file=sys.stderr,
+        )
     notebook = desk_notebook()
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env.update(
