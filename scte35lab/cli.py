@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "scte35lab.cli_manifest",
     "scte35lab.cli_inject",
     "scte35lab.cli_live",
+    "scte35lab.cli_desk",
 )
 
 

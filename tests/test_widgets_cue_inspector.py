@@ -6,6 +6,7 @@ import json
 
 from scte35lab import Cue
 from scte35lab.widgets import CueInspector
+from scte35lab.widgets.cue_inspector import path_text
 
 OUT = Cue.splice_insert(7, pts_time=900_000, break_duration=2_700_000)
 
@@ -40,7 +41,7 @@ def test_setting_a_field_re_encodes_the_cue_with_a_new_crc():
 
 def test_computed_fields_are_not_offered_for_editing():
     w = CueInspector(OUT)
-    names = [label for label, _ in w.field.options]
+    names = [path_text(p) for _label, p in w.field.options]
     assert "splice_command.splice_time.pts_time" in names
     assert not any(n.endswith("_seconds") for n in names)
     assert "splice_point" not in names and "splice_command_type" not in names
@@ -73,3 +74,21 @@ def test_editing_the_json_re_encodes_the_cue():
 def test_the_standards_warnings_are_shown_next_to_the_cue():
     w = CueInspector(Cue.splice_insert(7, pts_time=900_000).to_hex())
     assert "without break_duration" in w.summary.value
+
+
+def test_fields_carry_a_human_label_beside_the_standard_name():
+    w = CueInspector(OUT)
+    labels = dict((path_text(p), label) for label, p in w.field.options)
+    assert labels["splice_command.out_of_network_indicator"] == (
+        "splice_command.out_of_network_indicator (out of network (start of break))"
+    )
+    table = w.fields.value
+    assert "<td style='font-family:monospace'>splice_command.splice_time.pts_time</td>" in table
+    assert "<td>splice time (90 kHz ticks)</td>" in table
+    pts = OUT.pts_time
+    assert f"{pts} <span style='color:#57606a'>({pts / 90_000:.3f} s)</span>" in table
+    assert "<td>pts_adjustment</td>" not in table  # raw names are never the only text
+    assert "PTS adjustment" in table
+    assert "<td>splice_command_type</td><td>command type</td>" in table.replace(
+        "<td style='font-family:monospace'>", "<td>"
+    )

@@ -88,6 +88,40 @@ def test_overlapping_breaks_are_listed_and_no_cues_are_planned():
     assert "no cues until the schedule is valid" in w.cues.value
 
 
+def test_add_refuses_a_break_that_overlaps_and_says_why():
+    w = ScheduleBuilder(Schedule([AdBreak(10, 30, cue_id="a")]))
+    _fill(w, "20", "30", cue_id="b")
+    assert w.add() is None
+    assert [b.cue_id for b in w.schedule] == ["a"]
+    msg = w.form_message.value
+    assert "not added: the break fails validation" in msg and "overlap" in msg
+    assert "every rule kept" in w.issues.value
+    assert len(w.planned) == 2  # the cue list stays on show
+    _fill(w, "60", "30", cue_id="b")
+    w.add_button.click()
+    assert [b.cue_id for b in w.schedule] == ["a", "b"]
+
+
+def test_add_refuses_a_break_closer_than_the_minimum_spacing():
+    w = ScheduleBuilder(
+        Schedule([AdBreak(10, 30, cue_id="a")], rules=ScheduleRules(min_spacing=60))
+    )
+    _fill(w, "50", "20", cue_id="b")
+    w.add_button.click()
+    assert len(w.schedule) == 1
+    assert "minimum spacing is 60 s" in w.form_message.value
+    assert "not added" in w.form_message.value
+
+
+def test_update_refuses_a_change_that_makes_breaks_overlap():
+    w = ScheduleBuilder(Schedule([AdBreak(10, 30, cue_id="a"), AdBreak(100, 15, cue_id="b")]))
+    w.breaks.value = "b"
+    w.start.value = "30"
+    assert w.update() is None
+    assert w.schedule["b"].start == 100.0
+    assert "not updated" in w.form_message.value and "overlap" in w.form_message.value
+
+
 def test_switching_the_plan_to_time_signal_changes_the_cues():
     w = ScheduleBuilder(Schedule([AdBreak(10, 30, cue_id="a")]))
     w.schedule_plan.value = "time_signal:provider_po"

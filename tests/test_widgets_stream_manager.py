@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from scte35lab.live import Pipeline
 from scte35lab.schedule import Store
 from scte35lab.widgets import StreamManager
 
@@ -49,9 +50,10 @@ def test_the_stream_key_is_shown_once_and_only_its_hash_is_kept(manager):
     assert manager.store.verify_stream_key("main", again)
     assert not manager.store.verify_stream_key("main", key)
     key = again
-    assert key not in manager.table.value and key not in manager.obs.value
+    assert key not in manager.table.value and key not in manager.obs.settings.value
+    assert f"value='{key}'" in manager.obs.fields.value  # with its copy button, this once
     manager.refresh()
-    assert key not in manager.key_box.value
+    assert key not in manager.key_box.value and key not in manager.obs.fields.value
     assert manager.store.streams().loc[0, "has_stream_key"]
 
 
@@ -72,9 +74,22 @@ def test_update_saves_the_new_destination(manager):
 
 def test_obs_settings_follow_the_stream(manager):
     _create(manager)
-    html = manager.obs.value
-    for expected in ("1280x720", "3000 Kbps", "<td>25</td>", "Keyframe Interval", "CBR"):
+    html = manager.obs.settings.value
+    for expected in ("1280x720", "3000 Kbps", "<td>25</td>", "CBR", "zerolatency"):
         assert expected in html
+    assert "<td>Keyframe Interval</td>\n      <td>2 s</td>" in html
+    assert "<td>Profile</td>\n      <td>main or high</td>" in html
+
+
+def test_without_a_started_pipeline_no_server_url_is_made_up(manager, tmp_path):
+    _create(manager)
+    assert "rtmp://" not in manager.obs.fields.value + manager.obs.settings.value
+    assert "known once the pipeline has started" in manager.obs.fields.value
+    pipeline = Pipeline("srt://127.0.0.1:9", store=manager.store, stream="main", rtmp_port=0)
+    manager.attach(pipeline)
+    status = manager.obs.status.value
+    assert "not started" in status and "start streaming in OBS" in status
+    assert manager.obs.server_url is None
 
 
 def test_a_duplicate_name_is_reported_in_place(manager):

@@ -18,6 +18,110 @@ log = logging.getLogger(__name__)
 
 Path_ = tuple[str | int, ...]
 
+# human labels for the standard's field names (ANSI/SCTE 35 syntax elements)
+FIELD_LABELS = {
+    "table_id": "table id (0xFC)",
+    "section_syntax_indicator": "section syntax indicator",
+    "private_indicator": "private indicator",
+    "sap_type": "stream access point type",
+    "section_length": "section length (bytes)",
+    "protocol_version": "protocol version",
+    "encrypted_packet": "encrypted",
+    "encryption_algorithm": "encryption algorithm",
+    "pts_adjustment": "PTS adjustment (90 kHz ticks, added to every time)",
+    "cw_index": "control word index",
+    "tier": "authorization tier",
+    "splice_command_length": "command length (bytes)",
+    "splice_command_type": "command type",
+    "splice_event_id": "splice event id",
+    "splice_event_cancel_indicator": "cancels the event",
+    "out_of_network_indicator": "out of network (start of break)",
+    "program_splice_flag": "whole programme splices",
+    "duration_flag": "has a break duration",
+    "splice_immediate_flag": "splice immediately",
+    "event_id_compliance_flag": "event id compliant",
+    "time_specified_flag": "splice time given",
+    "pts_time": "splice time (90 kHz ticks)",
+    "auto_return": "returns by itself",
+    "duration": "duration (90 kHz ticks)",
+    "break_duration": "break duration",
+    "unique_program_id": "programme id",
+    "avail_num": "avail number",
+    "avails_expected": "avails expected",
+    "identifier": "descriptor owner (CUEI)",
+    "splice_descriptor_tag": "descriptor tag",
+    "descriptor_length": "descriptor length (bytes)",
+    "segmentation_event_id": "segmentation event id",
+    "segmentation_event_cancel_indicator": "cancels the segment",
+    "segmentation_event_id_compliance_indicator": "segment id compliant",
+    "program_segmentation_flag": "whole programme segment",
+    "segmentation_duration_flag": "has a segment duration",
+    "delivery_not_restricted_flag": "delivery not restricted",
+    "web_delivery_allowed_flag": "web delivery allowed",
+    "no_regional_blackout_flag": "no regional blackout",
+    "archive_allowed_flag": "archive allowed",
+    "device_restrictions": "device restrictions",
+    "segmentation_duration": "segment duration (90 kHz ticks)",
+    "segmentation_upid_type": "UPID type",
+    "segmentation_upid_length": "UPID length (bytes)",
+    "segmentation_upid": "UPID (content id)",
+    "segmentation_type_id": "segmentation type",
+    "segment_num": "segment number",
+    "segments_expected": "segments expected",
+    "sub_segment_num": "sub-segment number",
+    "sub_segments_expected": "sub-segments expected",
+    "provider_avail_id": "provider avail id",
+    "preroll": "pre-roll",
+    "dtmf_count": "DTMF character count",
+    "dtmf_char": "DTMF characters",
+    "utc_splice_time": "UTC splice time",
+    "name": "name",
+    "private_data": "private data",
+    "alignment_stuffing": "alignment stuffing",
+    "e_crc_32": "encrypted CRC",
+    "crc_32": "CRC-32",
+}
+
+
+def field_label(path: Path_ | str) -> str:
+    """The human label of a field path's last name (the raw name when none is known)."""
+    names = [p for p in (path.split(".") if isinstance(path, str) else path) if isinstance(p, str)]
+    if not names:
+        return ""
+    last = names[-1].split("[")[0]
+    return FIELD_LABELS.get(last, last.replace("_", " "))
+
+
+def _leaves(d: Any, prefix: Path_ = ()) -> list[Path_]:
+    """Every leaf of a cue's dict, computed ones (command type, lengths, CRC) included;
+    the ``*_seconds`` extras are left out (the table puts seconds beside ticks itself)."""
+    if isinstance(d, dict):
+        return [
+            p for k, v in d.items() if not k.endswith("_seconds") for p in _leaves(v, (*prefix, k))
+        ]
+    if isinstance(d, list):
+        return [p for i, v in enumerate(d) for p in _leaves(v, (*prefix, i))]
+    return [prefix]
+
+
+def fields_html(d: Any) -> str:
+    """Every field of a cue's dict as a table: raw field name, human label, value (and
+    seconds beside 90 kHz tick values)."""
+    rows = []
+    for path in _leaves(d):
+        value = _get(d, path)
+        shown = html.escape("" if value is None else str(value))
+        if isinstance(value, int) and not isinstance(value, bool) and "ticks" in field_label(path):
+            shown += f" <span style='color:#57606a'>({value / 90_000:.3f} s)</span>"
+        rows.append(
+            f"<tr><td style='font-family:monospace'>{html.escape(path_text(path))}</td>"
+            f"<td>{html.escape(field_label(path))}</td><td>{shown}</td></tr>"
+        )
+    return (
+        "<table class='s35-cue-fields'><thead><tr><th>field</th><th>meaning</th>"
+        f"<th>value</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
 
 def editable_fields(d: Any, prefix: Path_ = ()) -> list[Path_]:
     """Paths of the leaf fields of ``cue.to_dict()`` that ``Cue.from_dict`` reads back."""
@@ -75,7 +179,8 @@ def parse_value(text: str, old: Any) -> Any:
 
 
 class CueInspector(widgets.VBox):
-    """Paste base64 or hex into ``source``: ``tree`` shows the decoded cue, ``base64`` and
+    """Paste base64 or hex into ``source``: ``fields`` lists every field by its standard name
+    with a human label beside it, ``tree`` shows the decoded cue, ``base64`` and
     ``hex`` its bytes. Pick a field, type a value, press ``set_button``: the cue is rebuilt
     and re-encoded (CRC_32 recomputed). Errors appear in ``message``; the last good cue stays.
     """
@@ -110,9 +215,11 @@ class CueInspector(widgets.VBox):
         self.json.observe(self._on_json, names="value")
         self._updating = False
         edit = widgets.HBox([self.field, self.value, self.set_button])
-        tabs = widgets.Tab(children=[self.tree, self.json])
-        tabs.set_title(0, "decoded")
-        tabs.set_title(1, "JSON (editable)")
+        self.fields = widgets.HTML()
+        tabs = widgets.Tab(children=[self.fields, self.tree, self.json])
+        tabs.set_title(0, "fields")
+        tabs.set_title(1, "decoded")
+        tabs.set_title(2, "JSON (editable)")
         super().__init__(
             [self.source, self.message, self.summary, tabs, edit, self.base64, self.hex]
         )
@@ -153,7 +260,8 @@ class CueInspector(widgets.VBox):
             self.json.value = json.dumps(d, indent=1)
             paths = editable_fields(d)
             current = self.field.value
-            self.field.options = [(path_text(p), p) for p in paths]
+            self.field.options = [(f"{path_text(p)} ({field_label(p)})", p) for p in paths]
+            self.fields.value = fields_html(d)
             if current in paths:
                 self.field.value = current
             self.base64.value = cue.to_base64()
@@ -181,7 +289,7 @@ class CueInspector(widgets.VBox):
         if path is None:
             path = self.field.value
         elif isinstance(path, str):
-            by_name = dict(self.field.options)
+            by_name = {path_text(p): p for _label, p in self.field.options}
             if path not in by_name:
                 show_error(self.message, f"{path!r} is not an editable field of this cue")
                 return False
@@ -217,4 +325,12 @@ class CueInspector(widgets.VBox):
         return f"CueInspector({self.cue!r})"
 
 
-__all__ = ["CueInspector", "editable_fields", "parse_value", "path_text"]
+__all__ = [
+    "FIELD_LABELS",
+    "CueInspector",
+    "editable_fields",
+    "field_label",
+    "fields_html",
+    "parse_value",
+    "path_text",
+]

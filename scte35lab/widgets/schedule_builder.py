@@ -265,10 +265,35 @@ class ScheduleBuilder(widgets.VBox):
         self.notes.value = b.notes
 
     # -- edits -----------------------------------------------------------------------------
+    def refusal(self, brk: AdBreak, *, replacing: str | None = None) -> list[str]:
+        """Why ``brk`` may not go into the schedule (replacing the break ``replacing``): the
+        rules it would break and a plan that cannot make its cues; empty when it may."""
+        candidate = self._candidate(brk, replacing=replacing)
+        reasons = [
+            f"{i.rule}: {i.message}" for i in candidate.validate() if brk.cue_id in i.cue_ids
+        ]
+        try:
+            Schedule([brk], plan=self.schedule.plan).cues()
+        except Scte35Error as exc:
+            reasons.append(str(exc))
+        return reasons
+
+    def _refuse(self, verb: str, reasons: list[str]) -> None:
+        self.form_message.value = message_html(
+            [f"not {verb}: the break fails validation", *reasons], ERROR
+        )
+
     def add(self) -> AdBreak | None:
-        """Add the form's break; ``None`` (reason in ``form_message``) if it is not valid."""
+        """Add the form's break; ``None`` (reason in ``form_message``) if it is not valid or
+        would break a rule of the schedule (overlap, spacing, ...): nothing is added then."""
         try:
             brk = self.form_break()
+            if brk.cue_id in {b.cue_id for b in self.schedule}:
+                raise Scte35Error(f"the schedule already has a break named {brk.cue_id!r}")
+            reasons = self.refusal(brk)
+            if reasons:
+                self._refuse("added", reasons)
+                return None
             self.schedule.add(brk)
         except Scte35Error as exc:
             show_error(self.form_message, exc)
@@ -280,13 +305,18 @@ class ScheduleBuilder(widgets.VBox):
         return brk
 
     def update(self) -> AdBreak | None:
-        """Replace the selected break with the form's; ``None`` if nothing changed."""
+        """Replace the selected break with the form's; ``None`` (reason in ``form_message``)
+        if nothing changed, as when the new one fails validation."""
         selected = self.breaks.value
         if selected is None:
             show_error(self.form_message, "select a break to update")
             return None
         try:
             brk = self.form_break(keep_id=selected)
+            reasons = self.refusal(brk, replacing=selected)
+            if reasons:
+                self._refuse("updated", reasons)
+                return None
             old = self.schedule.remove(selected)
             try:
                 self.schedule.add(brk)

@@ -1,22 +1,25 @@
-"""``StreamManager``: create and configure streams in the store, and the OBS settings to use."""
+"""``StreamManager``: create and configure streams in the store, and what to type into OBS
+(the live pipeline's real server URL, the key just generated, the settings)."""
 
 from __future__ import annotations
 
 import html
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-import pandas as pd
 
 from scte35lab.errors import Scte35Error
 from scte35lab.schedule import Store, Stream
 from scte35lab.widgets.common import WARN, frame_html, message_html, show_error, show_ok
+from scte35lab.widgets.obs_panel import ObsPanel, obs_settings
+
+if TYPE_CHECKING:
+    from scte35lab.live.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INGEST = "rtmp://127.0.0.1:1935/live"  # scte35lab.live.rtmp.RtmpServer().url
 _TABLE_COLUMNS = [
     "id",
     "name",
@@ -29,32 +32,6 @@ _TABLE_COLUMNS = [
     "height",
     "fps",
 ]
-
-
-def obs_settings(stream: Stream, *, ingest_url: str = DEFAULT_INGEST) -> pd.DataFrame:
-    """What to set in OBS (Settings > Stream, Output, Video) to publish ``stream``.
-
-    Keyframes every second, CBR and no B-frame surprises keep the GOP predictable, so the
-    keyframe conditioning has an IDR near every splice point to start from.
-    """
-    width, height = stream.width or 1280, stream.height or 720
-    rows = [
-        ("Stream", "Service", "Custom..."),
-        ("Stream", "Server", ingest_url),
-        ("Stream", "Stream Key", "the stream key (shown once when generated)"),
-        ("Output (Advanced)", "Encoder", "x264"),
-        ("Output (Advanced)", "Rate Control", "CBR"),
-        ("Output (Advanced)", "Bitrate", f"{stream.bitrate_kbps or 4500:g} Kbps"),
-        ("Output (Advanced)", "Keyframe Interval", "1 s"),
-        ("Output (Advanced)", "CPU Usage Preset", "veryfast"),
-        ("Output (Advanced)", "Profile", "high"),
-        ("Output (Advanced)", "Tune", "zerolatency"),
-        ("Audio", "Sample Rate", "48 kHz"),
-        ("Audio", "Audio Bitrate", "160"),
-        ("Video", "Output (Scaled) Resolution", f"{width}x{height}"),
-        ("Video", "Common FPS Values", f"{stream.fps or 30:g}"),
-    ]
-    return pd.DataFrame(rows, columns=["section", "setting", "value"])
 
 
 def _opt_float(text: str, name: str) -> float | None:
@@ -74,12 +51,19 @@ class StreamManager(widgets.VBox):
     Form: ``name``, ``description``, ``srt_destination`` (``srt://host:port[?options]``),
     ``srt_passphrase_env`` (the *name* of the variable that holds the passphrase),
     ``bitrate_kbps``, ``resolution``, ``fps``. Buttons: ``create_button``,
-    ``update_button``, ``key_button``, ``delete_button``.
+    ``update_button``, ``key_button``, ``delete_button``. ``obs`` is an :class:`ObsPanel`:
+    give ``pipeline`` (or call ``attach``) and it shows that pipeline's real server URL
+    (``Pipeline.ingest_url``, known once it started) and whether OBS is connected.
     """
 
-    def __init__(self, store: Store | str | Path, *, ingest_url: str = DEFAULT_INGEST) -> None:
+    def __init__(
+        self,
+        store: Store | str | Path,
+        *,
+        pipeline: Pipeline | None = None,
+        ingest_url: str | None = None,
+    ) -> None:
         self.store = store if isinstance(store, Store) else Store(store)
-        self.ingest_url = ingest_url
         style = {"description_width": "9em"}
         wide = widgets.Layout(width="32em")
         self.name = widgets.Text(description="name", style=style, layout=wide)
@@ -115,7 +99,7 @@ class StreamManager(widgets.VBox):
         self.message = widgets.HTML()
         self.key_box = widgets.HTML()
         self.table = widgets.HTML()
-        self.obs = widgets.HTML()
+        self.obs = ObsPanel(pipeline, ingest_url=ingest_url)
 
         self.create_button.on_click(lambda _b: self.create())
         self.update_button.on_click(lambda _b: self.update())
@@ -159,9 +143,10 @@ class StreamManager(widgets.VBox):
 
     def _on_select(self, change: dict[str, Any]) -> None:
         self.key_box.value = ""
+        self.obs.set_key(None)
         name = change["new"]
         if name is None:
-            self.obs.value = ""
+            self.obs.set_stream(None)
             return
         s = self.store.stream(name)
         self.name.value = s.name
@@ -171,7 +156,11 @@ class StreamManager(widgets.VBox):
         self.bitrate_kbps.value = "" if s.bitrate_kbps is None else f"{s.bitrate_kbps:g}"
         self.resolution.value = s.resolution or ""
         self.fps.value = "" if s.fps is None else f"{s.fps:g}"
-        self.obs.value = frame_html(obs_settings(s, ingest_url=self.ingest_url))
+        self.obs.set_stream(s)
+
+    def attach(self, pipeline: Pipeline) -> None:
+        """Show ``pipeline``'s server URL and OBS connection in the OBS panel."""
+        self.obs.attach(pipeline)
 
     # -- actions ---------------------------------------------------------------------------
     def create(self) -> Stream | None:
@@ -213,6 +202,7 @@ class StreamManager(widgets.VBox):
             return None
         key = self.store.new_stream_key(name)
         self.refresh(select=name)
+        self.obs.set_key(key)
         self.key_box.value = (
             "<div class='s35-stream-key' style='font-family:monospace'>"
             f"stream key for {html.escape(name)}: <b>{html.escape(key)}</b></div>"
@@ -256,4 +246,4 @@ class StreamManager(widgets.VBox):
         return f"StreamManager({self.store!r})"
 
 
-__all__ = ["DEFAULT_INGEST", "StreamManager", "obs_settings"]
+__all__ = ["StreamManager", "obs_settings"]

@@ -45,7 +45,10 @@ def _stream_manager(w) -> None:
 def _live_dashboard(w) -> None:
     assert "stopped" in w.locator(".s35-status").inner_text()
     # a Pipeline runs once: after stop, start, stop, cue out and cue in are all disabled
-    assert w.locator("button").evaluate_all("bs => bs.map(b => b.disabled)") == [True] * 4
+    # (the "ticks & hex" toggle of the cue log stays usable)
+    actions = w.locator("button:not(.widget-toggle-button)")
+    assert actions.evaluate_all("bs => bs.map(b => b.disabled)") == [True] * 4
+    assert "stopped" in w.locator(".s35-numbers").inner_text()
     assert w.inner_text().count("delivered") >= 2  # the cue log: the out and the in
     assert w.locator("img").first.evaluate("i => i.complete && i.naturalWidth") >= 600
 
