@@ -90,6 +90,7 @@ class DatagramRecorder:
         self.sock.settimeout(0.2)
         self.sizes: collections.Counter[int] = collections.Counter()
         self.data = bytearray()
+        self.times: list[float] = []  # monotonic arrival time of each payload
         uri = f"srt://127.0.0.1:{srt_port}?mode=listener"
         if passphrase:
             uri += f"&passphrase={passphrase}"
@@ -111,6 +112,7 @@ class DatagramRecorder:
                 d = self.sock.recv(65536)
             except TimeoutError:
                 continue
+            self.times.append(time.monotonic())
             self.sizes[len(d)] += 1
             self.data += d
 

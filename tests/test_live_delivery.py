@@ -315,3 +315,52 @@ def test_a_break_moved_to_the_next_idr_says_so_in_event_log_store_and_cue_frame(
         "00:00:08.000"
     )
     store.close()
+
+
+def test_obs_gone_8s_in_passthrough_keeps_srt_up_with_nulls_and_a_running_pcr(tmp_path: Path):
+    import itertools
+
+    import numpy as np
+    from live_helpers import DatagramRecorder
+
+    from scte35lab.ts.packets import packet_table
+
+    port = udp_port()
+    rec = DatagramRecorder(port, passphrase=PASSPHRASE).start()
+    p = Pipeline(
+        f"srt://127.0.0.1:{port}", key="the-stream-key", passphrase=PASSPHRASE, rtmp_port=0
+    )
+    try:
+        p.start()
+        for seconds in (10, 12):
+            obs = FFmpegTestSource(f"{p.ingest_url}/the-stream-key", duration=seconds).start()
+            obs.wait(seconds + 20)
+            obs.stop()
+            if seconds == 10:
+                time.sleep(8)  # OBS is away for 8 s
+        time.sleep(1)
+    finally:
+        p.stop()
+        rec.stop()
+    kinds = [e.kind for e in p.events]
+    assert "input_lost" in kinds and "srt_down" not in kinds and kinds.count("srt_connected") == 1
+    lost = next(e for e in p.events if e.kind == "input_lost")
+    back = next(e for e in p.events if e.kind == "ingest_resumed")
+    assert back.t - lost.t > 3  # the filler ran for seconds
+    # from the loss until the returning input's own output begins (its first video plus the
+    # injector's look-ahead), the distributor was never without packets for 100 ms (the
+    # input's own bursts are its own: FFmpeg hands on what nginx relays)
+    wall = time.time() - time.monotonic()
+    ended = next(e for e in p.events if e.kind == "ingest_ended").t - wall
+    output_back = next(e for e in p.events if e.kind == "input_back").t - wall
+    window = [t for t in rec.times if ended < t < output_back]
+    gaps = [b - a for a, b in itertools.pairwise(window)]
+    assert len(window) > 1000 and max(gaps) < 0.1, max(gaps)
+    # and its TS clock ran on: on the PCR PID, PCRs at most 100 ms apart, but for the one
+    # new time base at the return (signalled by the seam marker)
+    data = bytes(rec.data[: len(rec.data) // 188 * 188])
+    t = packet_table(np.frombuffer(data, dtype=np.uint8).reshape(-1, 188))
+    pid = np.bincount(t.pid[t.pcr_index]).argmax()
+    pcr = t.pcr[t.pid[t.pcr_index] == pid]
+    steps = np.diff(pcr) / 27e6
+    assert len(pcr) > 400 and (np.abs(steps) > 0.1).sum() <= 1, steps[np.abs(steps) > 0.1]

@@ -133,8 +133,9 @@ def remux_argv(source: str, output: str = "pipe:1", *, copyts: bool = False) -> 
     argv += ["-i", source, "-map", "0:v?", "-map", "0:a?", "-c", "copy"]
     if copyts:
         argv += ["-copyts", "-muxdelay", "0", "-muxpreload", "0"]
-    # A PCR every 20 ms: FFmpeg's default spacing breaks TR 101 290's 40 ms limit.
-    argv += ["-f", "mpegts", "-pcr_period", "20", output]
+    # A PCR every 20 ms: FFmpeg's default spacing breaks TR 101 290's 40 ms limit; each
+    # packet written as it comes (FFmpeg's default 32 KB buffer makes bursts)
+    argv += ["-f", "mpegts", "-pcr_period", "20", "-flush_packets", "1", output]
     return argv
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from scte35lab.ts.packets import PCR_WRAP, TS_PACKET_SIZE, packet_table
 
 PCR_HZ = 27_000_000
-CHUNK = 10 * 7 * TS_PACKET_SIZE  # ten SRT payloads
+CHUNK = 7 * TS_PACKET_SIZE  # one SRT payload: the paced output is as smooth as SRT sends it
 
 
 def pcr_schedule(data: bytes, chunk: int = CHUNK) -> list[tuple[float, bytes]]:
@@ -45,14 +45,25 @@ def pcr_schedule(data: bytes, chunk: int = CHUNK) -> list[tuple[float, bytes]]:
 
 
 def send_paced(
-    data: bytes, emit: Callable[[bytes], None], stop: threading.Event, chunk: int = CHUNK
+    data: bytes,
+    emit: Callable[[bytes], None],
+    stop: threading.Event,
+    chunk: int = CHUNK,
+    idle: Callable[[float], None] | None = None,
 ) -> float:
     """Emit ``data`` chunk by chunk at the pace of its PCR, starting now; returns when all is
-    out (or ``stop`` is set: the rest goes at once). Returns the seconds it took."""
+    out (or ``stop`` is set: the rest goes at once). ``idle(seconds)`` is called in a wait
+    longer than 40 ms for each 20 ms of it (to keep packets flowing). Returns the seconds it
+    took."""
     t0 = time.monotonic()
     for due, part in pcr_schedule(data, chunk):
-        wait = t0 + due - time.monotonic()
-        if wait > 0 and not stop.is_set():
-            stop.wait(wait)
+        while not stop.is_set():
+            wait = t0 + due - time.monotonic()
+            if wait <= 0:
+                break
+            step = min(wait, 0.02)
+            if idle is not None and wait > 0.04:
+                idle(step)
+            stop.wait(step)
         emit(part)
     return time.monotonic() - t0

@@ -42,6 +42,7 @@ from scte35lab.live.cuedesk import CueDesk
 from scte35lab.live.errors import SrtConnectionError
 from scte35lab.live.fallback import RtmpFallback
 from scte35lab.live.ffmpeg import FFmpegSrtSender
+from scte35lab.live.filler import InputLossFiller
 from scte35lab.live.ingest import LiveIngest
 from scte35lab.live.ledger import CueLedger, CueRecord
 from scte35lab.live.meter import StreamMeter
@@ -229,6 +230,9 @@ class Pipeline:
         self._resume_clock = False
         self._threads: list[threading.Thread] = []
         self._drain: threading.Thread | None = None
+        self._input_back = threading.Event()  # a new ingest's output began: no more filler
+        self._held_out = threading.Event()  # the last ingest's held output has gone out
+        self._filler = InputLossFiller() if s.mode == "passthrough" else None
         self._started = False
         self._ingest_died = False
         self._cpu = CpuMeter()
@@ -405,7 +409,7 @@ class Pipeline:
                 continue
             self.ingest.sessions += 1
             if self._drain is not None:  # the last session's held output goes out first
-                self._drain.join()
+                self._held_out.wait()
             if self.ingest.sessions > 1:
                 self.meter = StreamMeter()
                 self.ledger.new_input()
@@ -441,9 +445,12 @@ class Pipeline:
         leave the distributor with nothing after it) while we learn whether the publisher
         left or only its FFmpeg died; waiting cues keep waiting for the next ingest."""
         self.desk.input_away_since = time.monotonic()
-        self._drain = threading.Thread(
-            target=self._flush_chain, kwargs={"paced": True}, name=f"{self.stream}-drain"
-        )
+        if self._drain is not None:  # the last loss's filler (its input never got going)
+            self._input_back.set()
+            self._drain.join()
+        self._input_back.clear()
+        self._held_out.clear()
+        self._drain = threading.Thread(target=self._hold_on, name=f"{self.stream}-drain")
         self._drain.start()
         if self.ingest.publisher_on():
             self._ingest_died = True
@@ -453,6 +460,39 @@ class Pipeline:
             )
         else:
             self._event("ingest_ended", "ingest ended: waiting for the publisher")
+
+    def _hold_on(self) -> None:
+        """The input is away: its held output goes out at its own pace, then (passthrough)
+        null packets with a running PCR keep the SRT session and the bit rate alive until
+        the input is back (see :mod:`scte35lab.live.filler`)."""
+        self._flush_chain(paced=True)
+        self._held_out.set()
+        filler = self._filler
+        if filler is None or self._input_back.is_set() or self._stopping.is_set():
+            return
+        since = time.strftime("%H:%M:%S")
+        self._event(
+            "input_lost",
+            f"input lost since {since}: null packets and a running PCR keep the SRT "
+            f"session up at {filler.rate * 8 / 1000:.0f} kbit/s",
+        )
+        filler.start()
+        step, t = 0.02, time.monotonic()
+        while not (self._input_back.is_set() or self._stopping.is_set()):
+            self._emit_raw(filler.fill(step))
+            t += step
+            self._stopping.wait(max(0.0, t - time.monotonic()))
+
+    def _emit_raw(self, out: bytes) -> None:
+        """Output made here (filler), not by the injector: no IDRs, no cues in it."""
+        if not out:
+            return
+        with self._lock:
+            if self._input_back.is_set():
+                return  # the input's own output has begun
+            pmt = None if self._inj is None else self._inj.pmt_pid
+            self.outputs.write(out, self._out_bytes, [], pmt)
+            self._out_bytes += len(out)
 
     def _on_ts(self, data: bytes) -> None:
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -467,6 +507,11 @@ class Pipeline:
             elif self._resume_clock:
                 self._resume_clock = False
                 self.desk.resume(first)
+        if out and not self._input_back.is_set():
+            with self._lock:  # the filler stops before this output goes
+                self._input_back.set()
+            if self._drain is not None:
+                self._event("input_back", "the returning input's own output goes out again")
         self._emit(out, start, self._inj)
         # time spent on these bytes by our stages (meter, injector, hand-off): the latency
         # they add on top of the injector's deliberate look-ahead
@@ -494,7 +539,9 @@ class Pipeline:
             self._emit(part, pos[0], inj)
             pos[0] += len(part)
 
-        took = send_paced(out, emit, self._stopping)
+        filler = self._filler
+        idle = None if filler is None else (lambda secs: self._emit_raw(filler.nulls(secs)))
+        took = send_paced(out, emit, self._stopping, idle=idle)
         if out:
             msg = f"the held {len(out)} bytes went out at their own pace in {took:.1f} s"
             self._event("held_sent", msg)
@@ -509,6 +556,8 @@ class Pipeline:
             end = inj_start + len(out)
             keys = [base + k - inj_start for k in inj.key_offsets if inj_start <= k < end]
             self.outputs.write(out, base, keys, inj.pmt_pid)
+            if self._filler is not None:
+                self._filler.observe(out, inj.pmt_pid)
             self.ledger.watch(out, base, inj.pid, self._srt.handed)
             self._out_bytes += len(out)
             self.out_meter.feed(out)

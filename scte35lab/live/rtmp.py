@@ -252,7 +252,9 @@ class RtmpServer:
                 ffmpeg,
                 "-hide_banner -nostdin -loglevel warning -analyzeduration 2000000",
                 f"-i rtmp://{play_host}:{self.port}/{self.app}/$name",
-                "-map 0:v? -map 0:a? -c copy -f mpegts -pcr_period 20",
+                # -flush_packets 1: each packet goes to the pipeline as it comes, not in
+                # 32 KB bursts a few tenths of a second apart
+                "-map 0:v? -map 0:a? -c copy -f mpegts -pcr_period 20 -flush_packets 1",
                 f"unix:{d}/ingest-$name.sock 2>>{d}/exec-$name.log",
             ]
         )
