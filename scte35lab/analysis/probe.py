@@ -22,7 +22,7 @@ import pandas as pd
 from scte35lab.cue import Cue
 from scte35lab.errors import Scte35Error, StreamError
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
-from scte35lab.ts.scan import PCR_HZ, VIDEO, Scanner, ScanResult
+from scte35lab.ts.scan import CHUNK_BYTES, PCR_HZ, VIDEO, Scanner, ScanResult
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def probe(
     progress: bool | Callable[[int], None] | None = None,
     pids: list[int] | set[int] | None = None,
     packets: bool = False,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Probe:
     """Read a capture once and return its tables.
 
@@ -101,9 +102,13 @@ def probe(
     (default: on in a terminal or notebook for files over 300 MB) or is a callable given the
     bytes read so far. ``pids`` limits frames, cues and packets to those PIDs. ``packets``
     builds the per-packet table in the same pass (otherwise ``.packets`` reads again).
+    ``chunk_bytes`` is how much is read and processed at once (a range probe on Dask splits
+    the capture on this grid).
     """
     pid_set = {int(p) for p in pids} if pids is not None else None
-    result = _scan(source, progress=progress, pids=pid_set, packets=packets)
+    result = _scan(
+        source, progress=progress, pids=pid_set, packets=packets, chunk_bytes=chunk_bytes
+    )
     return Probe(result, source=source, pids=pid_set)
 
 
@@ -136,6 +141,7 @@ def _scan(
     progress: bool | Callable[[int], None] | None,
     pids: set[int] | None,
     packets: bool,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> ScanResult:
     size = _source_size(source)
     bar = None
@@ -159,7 +165,9 @@ def _scan(
                 last[0] = done
 
     try:
-        return Scanner(packets=packets, pids=pids, progress=callback).scan(source)
+        return Scanner(
+            packets=packets, pids=pids, progress=callback, chunk_bytes=chunk_bytes
+        ).scan(source)
     finally:
         if bar is not None:
             bar.close()

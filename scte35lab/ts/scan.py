@@ -217,6 +217,11 @@ class Scanner:
         self._error_counts: dict[str, int] = {}
         self._pkt_cols: dict[str, list[np.ndarray]] = {}
         self._last_dts: dict[int, tuple[int, int]] = {}
+        # where reading stands between chunks: the stream offset of the first byte not yet
+        # processed, the packet size once found, and whether that offset is a packet start
+        self.position = 0
+        self._ps: int | None = None
+        self._synced = False
         self._section_roles[PAT_PID] = True
         for pid, name in _SI_PIDS.items():
             self.r.pid_info[pid] = PidInfo(pid, PSI, codec=name)
@@ -245,15 +250,27 @@ class Scanner:
         self._finish()
         return self.r
 
-    def _scan_stream(self, f: BinaryIO) -> None:
+    def scan_until(self, f: BinaryIO, stop: int | None = None) -> bool:
+        """Read ``f``, positioned at :attr:`position`, chunk by chunk until ``position`` reaches
+        ``stop`` (a chunk boundary) or the stream ends; True when it ended. Chunks fall where a
+        whole-stream :meth:`scan` puts them, so a scan split at chunk boundaries and resumed
+        from the same state (in another process, from the same offset) reads the same chunks."""
+        return self._scan_stream(f, stop)
+
+    def finish(self) -> ScanResult:
+        """End-of-stream checks and the final tables, after the last :meth:`scan_until`."""
+        self._finish()
+        return self.r
+
+    def _scan_stream(self, f: BinaryIO, stop: int | None = None) -> bool:
         cap = self.chunk_bytes + 4096
         buf = bytearray(cap + 256)  # slack to pad a last 192/204-byte packet cut short
         mv = memoryview(buf)
         padded = 0
         have = 0  # valid bytes in buf
-        consumed = 0  # file offset of buf[0]
-        ps: int | None = None
-        synced = False
+        consumed = self.position  # file offset of buf[0]
+        ps = self._ps
+        synced = self._synced
         eof = False
         readinto = getattr(f, "readinto", None)
         while True:
@@ -325,6 +342,9 @@ class Scanner:
             have = tail
             if self.progress is not None:
                 self.progress(consumed - padded)
+            self.position, self._ps, self._synced = consumed, ps, synced
+            if not eof and stop is not None and consumed >= stop:
+                return False  # the unread tail is read again from ``position`` on resuming
             if eof:
                 if have and synced and have < TS_PACKET_SIZE:
                     self._error(
@@ -335,7 +355,7 @@ class Scanner:
                         detail=f"{have} bytes at the end are not a whole packet",
                     )
                 self.r.bytes = consumed + have - padded
-                return
+                return True
 
     def _note_skip(self, offset: int, n: int, *, start: bool) -> None:
         if start and offset == 0:
