@@ -59,7 +59,7 @@ def test_pts_wrap_sample_is_split_across_the_wrap():
     path = SAMPLES / "pts_wrap.ts"
     want = probe(path, chunk_bytes=4096)
     wrap = want.errors[want.errors["type"] == "pts_wrap"]["packet"].min()
-    result, stats, outs = _split(path, 4, 4096, packets=False)
+    result, _, outs = _split(path, 4, 4096, packets=False)
     starts = [o.range.base for o in outs]
     assert min(starts[1:]) < wrap < max(starts)  # a boundary on each side of the wrap
     assert_same_probe(Probe(result, source=str(path)), want)
@@ -71,7 +71,7 @@ def test_a_speculative_start_that_does_not_hold_is_scanned_again(monkeypatch):
     # With the check disabled the stitched result differs on this sample: the check matters.
     path = SAMPLES / "ffmpeg_remux.ts"
     want = probe(path, chunk_bytes=9024)
-    result, stats, _ = _split(path, 4, 9024, packets=False)
+    result, _, _ = _split(path, 4, 9024, packets=False)
     assert_same_probe(Probe(result, source=str(path)), want)
     monkeypatch.setattr(ranges_mod, "agrees", lambda *a: True)
     wrong, _, _ = _split(path, 4, 9024, packets=False)
