@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab import cli_scale
 from scte35lab.cli_probe import FORMATS, write_table
 from scte35lab.errors import InputFormatError, StreamError
 
@@ -90,6 +91,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--preroll", type=_seconds, default=4.0, help="minimum pre-roll, s")
     p.add_argument("--schedule", help="schedule file (JSON or CSV): flag breaks with no cue")
     p.add_argument("--format", choices=FORMATS, default="table", help="table format")
+    cli_scale.add_options(p)
     p.set_defaults(func=verify_command)
 
 
@@ -221,6 +223,8 @@ def verify_command(args: argparse.Namespace) -> int:
     """Run ``verify``; print the table and the summary line; exit 1 when a cue fails."""
     from scte35lab.analysis.verify import verify
 
+    if cli_scale.wanted(args):
+        return cli_scale.verify_many_command(args, write_table)
     schedule = load_schedule(args.schedule) if args.schedule else None
     df = verify(args.file, preroll=args.preroll, schedule=schedule)
     if args.format == "table":

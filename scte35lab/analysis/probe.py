@@ -165,9 +165,9 @@ def _scan(
                 last[0] = done
 
     try:
-        return Scanner(
-            packets=packets, pids=pids, progress=callback, chunk_bytes=chunk_bytes
-        ).scan(source)
+        return Scanner(packets=packets, pids=pids, progress=callback, chunk_bytes=chunk_bytes).scan(
+            source
+        )
     finally:
         if bar is not None:
             bar.close()
