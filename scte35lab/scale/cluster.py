@@ -38,11 +38,12 @@ def runner(client: Any = None, workers: int | None = None) -> Runner:
         raise InputFormatError("give a client (or scheduler address) or workers, not both")
     if client is None and workers is None:
         return Runner()
+    import dask
     from distributed import Client, LocalCluster
 
     if isinstance(client, str):
         try:
-            c = Client(client, timeout="10s")
+            c = Client(client, timeout=dask.config.get("distributed.comm.timeouts.connect"))
         except (OSError, TimeoutError) as e:
             raise ComponentError(f"cannot reach the Dask scheduler at {client}: {e}") from e
         return Runner(c, cluster=_Owned(c))
