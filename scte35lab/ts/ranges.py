@@ -23,11 +23,12 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from scte35lab.ts.packets import NULL_PID, TS_PACKET_SIZE, find_sync
+from scte35lab.ts.packets import NULL_PID, PCR_WRAP, TS_PACKET_SIZE, find_sync
 from scte35lab.ts.pes import PTS_WRAP
 from scte35lab.ts.scan import (
     CHUNK_BYTES,
     MAX_ERRORS_PER_TYPE,
+    PSI_INTERVAL,
     PTS_INTERVAL,
     Scanner,
     ScanResult,
@@ -66,12 +67,14 @@ class RangeOutput:
     error_counts: dict[str, int]
     counts: np.ndarray
     pcr_parts: dict[int, tuple[list[np.ndarray], list[np.ndarray]]]
-    psi_arrivals: dict[int, list[tuple[int, int]]]
+    psi_late: dict[int, list[tuple[int, int, int]]]
+    psi_late_more: dict[int, int]
     packet_columns: dict[str, list[np.ndarray]]
     new_rows: dict[int, int]  # pid -> row (in ``frames``) open at the end, if opened here
     start_state: bytes | None  # speculative: the state the range started from
     first_cc: dict[int, tuple[int, bool]] = field(default_factory=dict)
     first_dts: dict[int, int] = field(default_factory=dict)
+    first_psi: dict[int, int] = field(default_factory=dict)
     end_state: bytes = b""
     ended: bool = False
 
@@ -88,6 +91,8 @@ class RangeScanner(Scanner):
         self._dts_known: set[int] = set()
         self.first_cc: dict[int, tuple[int, bool]] = {}
         self.first_dts: dict[int, int] = {}
+        self._psi_known: set[int] | None = None
+        self.first_psi: dict[int, int] = {}
         self._carried: list[int] = []
 
     def begin(self, *, speculative: bool) -> None:
@@ -100,14 +105,17 @@ class RangeScanner(Scanner):
             self._cc_unknown = np.zeros(8192, dtype=bool)
             self._dts_unknown = False
         self._dts_known = set(self._last_dts)
-        self.first_cc: dict[int, tuple[int, bool]] = {}
-        self.first_dts: dict[int, int] = {}
+        self._psi_known = set(self._psi_clock) if speculative else None
+        self.first_cc = {}
+        self.first_dts = {}
+        self.first_psi = {}
         r = self.r
         r.cues, r.errors, r.frames = [], [], {}
         r.counts = np.zeros(8192, dtype=np.int64)
         self._error_counts = {}
         self._pcr_parts = {}
-        self._psi_arrivals = {}
+        self._psi_late = {}
+        self._psi_late_more = {}
         self._pkt_cols = {}
         # one placeholder row per PID whose last frame is still growing
         carried = sorted(set(self._open_size) | set(self._pending))
@@ -152,6 +160,12 @@ class RangeScanner(Scanner):
                 self.first_dts[pid] = int(dts[have[0]])
         super()._check_dts(pid, dts, gi, base, offset0, ps)
 
+    def _psi_gaps(self, pid: int, a: np.ndarray, clock: np.ndarray) -> None:
+        known = self._psi_known
+        if known is not None and pid not in known and pid not in self.first_psi:
+            self.first_psi[pid] = int(clock[0])
+        super()._psi_gaps(pid, a, clock)
+
     def take(self) -> dict[str, Any]:
         """The rows this range appended and its patches; leaves only the carry state."""
         fr = self._frames
@@ -182,11 +196,13 @@ class RangeScanner(Scanner):
             "error_counts": self._error_counts,
             "counts": r.counts,
             "pcr_parts": self._pcr_parts,
-            "psi_arrivals": self._psi_arrivals,
+            "psi_late": self._psi_late,
+            "psi_late_more": self._psi_late_more,
             "packet_columns": self._pkt_cols,
             "new_rows": new_rows,
             "first_cc": self.first_cc,
             "first_dts": self.first_dts,
+            "first_psi": self.first_psi,
         }
         self.begin(speculative=False)
         return out
@@ -384,6 +400,15 @@ def agrees(exact: RangeScanner, spec: RangeScanner, out: RangeOutput) -> bool:
         gap = (d - last[1]) % PTS_WRAP
         if gap < PTS_WRAP // 2 and (d < last[1] or gap > PTS_INTERVAL):
             return False
+    # PAT/PMT intervals: the same reference clock; a PID's first arrival here not late
+    if (exact._ref_pcr_pid, exact._ref_last) != (spec._ref_pcr_pid, spec._ref_last):
+        return False
+    if any(exact._psi_clock.get(p) != c for p, c in spec._psi_clock.items()):
+        return False
+    for pid, c in out.first_psi.items():
+        last = exact._psi_clock.get(pid)
+        if last is not None and PSI_INTERVAL < (c - last) % PCR_WRAP < PCR_WRAP // 2:
+            return False
     return (exact.want_packets, exact.pid_filter, exact.chunk_bytes) == (
         spec.want_packets,
         spec.pid_filter,
@@ -400,6 +425,8 @@ def _complete(end: RangeScanner, exact: RangeScanner, spec: RangeScanner, out: R
     for pid, v in exact._last_dts.items():
         if pid not in spec._dts_known and pid not in out.first_dts:
             end._last_dts[pid] = v
+    for pid, c in exact._psi_clock.items():
+        end._psi_clock.setdefault(pid, c)
     base = out.range.base
     before = exact.r.pid_info
     for pid, info in end.r.pid_info.items():
@@ -463,7 +490,8 @@ def _assemble(final: RangeScanner, outputs: list[RangeOutput]) -> ScanResult:
     errors: list[dict[str, Any]] = []
     cues: list[dict[str, Any]] = []
     pcr: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-    psi: dict[int, list[tuple[int, int]]] = {}
+    late: dict[int, list[tuple[int, int, int]]] = {}
+    more: dict[int, int] = {}
     pkt: dict[str, list[np.ndarray]] = {}
     total = np.zeros(8192, dtype=np.int64)
     names = (*_FRAME_COLS, "header_length", "size", "keyframe", "recovery_point", "picture_type")
@@ -487,8 +515,13 @@ def _assemble(final: RangeScanner, outputs: list[RangeOutput]) -> ScanResult:
             have = pcr.setdefault(pid, ([], []))
             have[0].extend(idx)
             have[1].extend(val)
-        for pid, arrivals in out.psi_arrivals.items():
-            psi.setdefault(pid, []).extend(arrivals)
+        for pid, rows_late in out.psi_late.items():
+            kept = late.setdefault(pid, [])
+            room = max(0, MAX_ERRORS_PER_TYPE - len(kept))
+            kept += rows_late[:room]
+            extra = len(rows_late) - len(rows_late[:room]) + out.psi_late_more.get(pid, 0)
+            if extra:
+                more[pid] = more.get(pid, 0) + extra
         for k, v in out.packet_columns.items():
             pkt.setdefault(k, []).extend(v)
         for pid, inc in out.size_patch.items():
@@ -520,6 +553,6 @@ def _assemble(final: RangeScanner, outputs: list[RangeOutput]) -> ScanResult:
     final._open_size, final._pending = {}, {}
     final.r.cues, final.r.errors, final.r.counts = cues, errors, total
     final._error_counts = counts
-    final._pcr_parts, final._psi_arrivals, final._pkt_cols = pcr, psi, pkt
-    final._ref_pcr_pid = next(iter(pcr), None)
+    final._pcr_parts, final._pkt_cols = pcr, pkt
+    final._psi_late, final._psi_late_more = late, more
     return final.finish()
