@@ -203,6 +203,8 @@ class Probe:
             else f"<{type(source).__name__}>"
         )
         self.zero_pts: int | None = None  # PTS of the first video frame (stream time zero)
+        # set by scale.probe_ranges: how many ranges, how many scanned twice
+        self.stitch_stats: Any = None
         self._all_frames = self._frames()  # every video PID stays, for cue arrivals
         self.frames = (
             self._all_frames

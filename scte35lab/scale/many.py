@@ -18,7 +18,7 @@ from scte35lab.analysis.verify import verify
 from scte35lab.errors import Scte35Error
 from scte35lab.scale.cluster import Runner, runner
 from scte35lab.scale.sources import SourceList, SourceOpener, expand
-from scte35lab.scale.split import _probe_ranges
+from scte35lab.scale.split import split_probe
 from scte35lab.scale.tables import (
     PROBE_TABLES,
     VERIFY_TABLES,
@@ -77,7 +77,6 @@ class Many:
         self._results = results
         self._meta = meta
         self._run = run
-        self.sources_count = len(results)
 
     @property
     def client(self) -> Any:
@@ -88,7 +87,7 @@ class Many:
         if name not in self._names:
             raise KeyError(f"no table {name!r}: one of {', '.join(self._names)}")
         if self.client is None:
-            parts = [dask.delayed(_pick)(r, name) for r in self._results]
+            parts = [dask.delayed(_pick, pure=False)(r, name) for r in self._results]
         else:
             parts = [self.client.submit(_pick, r, name, pure=False) for r in self._results]
         return dd.from_delayed(parts, meta=self._meta[name], verify_meta=False)
@@ -199,7 +198,7 @@ def _run_all(
     futures = {s: client.submit(task, s, *args, pure=False) for s in sources if s not in big}
     for s in sources:
         if s in big:
-            futures[s] = client.scatter(split(s))
+            futures[s] = client.scatter([split(s)], hash=False)[0]
     ordered = [futures[s] for s in sources]
     if callable(progress):
         from distributed import as_completed
@@ -258,7 +257,7 @@ def probe_many(
         def split(s: str) -> dict[str, pd.DataFrame]:
             parts = len(run.client.scheduler_info()["workers"])
             try:
-                p, st = _probe_ranges(s, parts, run.client, chunk_bytes, None, False, pid_set)
+                p, st = split_probe(s, parts, run.client, chunk_bytes, None, False, pid_set)
             except Exception as e:
                 return failed_probe_tables(s, _failure(s, e))
             return probe_tables(p, s, ranges=st.ranges, rescanned=st.rescanned)

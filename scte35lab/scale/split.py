@@ -44,7 +44,7 @@ def probe_ranges(
         if parts < 1:
             raise InputFormatError(f"parts must be >= 1, not {parts}")
         path = os.fspath(source)
-        p, stats = _probe_ranges(
+        p, stats = split_probe(
             path, parts, run.client, chunk_bytes, overlap, packets, pids, progress
         )
     finally:
@@ -53,7 +53,7 @@ def probe_ranges(
     return p
 
 
-def _probe_ranges(
+def split_probe(
     path: str,
     parts: int,
     client: Any,
@@ -63,6 +63,7 @@ def _probe_ranges(
     pids: list[int] | set[int] | None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Probe, StitchStats]:
+    """``path`` probed as ``parts`` ranges on ``client`` (None: here), and how it went."""
     opener = SourceOpener(path)
     pid_set = {int(p) for p in pids} if pids is not None else None
     with opener() as f:
