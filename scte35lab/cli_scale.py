@@ -55,6 +55,8 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 def _start(args: argparse.Namespace) -> Any:
+    import distributed  # noqa: F401 - its logging is set up on import: quieten it after
+
     from scte35lab.scale.cluster import runner
 
     if not getattr(args, "debug", False):
