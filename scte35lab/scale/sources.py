@@ -9,7 +9,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterable
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from scte35lab.errors import InputFormatError, StreamError
 
@@ -17,7 +17,8 @@ SourceList = str | os.PathLike | Iterable[str | os.PathLike]
 
 
 def is_url(source: str) -> bool:
-    return "://" in source and not source.startswith("file://")
+    """Whether ``source`` is read through fsspec (``file://`` included)."""
+    return "://" in source
 
 
 def expand(sources: SourceList) -> list[str]:
@@ -27,11 +28,15 @@ def expand(sources: SourceList) -> list[str]:
     out: list[str] = []
     for item in items:
         text = os.fspath(item)
-        if not is_url(text) and glob.has_magic(text):
-            matched = sorted(glob.glob(text))
-            out += matched or [text]
-        else:
+        if not glob.has_magic(text):
             out.append(text)
+        elif is_url(text):
+            import fsspec
+
+            fs, path = fsspec.core.url_to_fs(text)
+            out += [fs.unstrip_protocol(m) for m in sorted(fs.glob(path))] or [text]
+        else:
+            out += sorted(glob.glob(text)) or [text]
     if not out:
         raise InputFormatError("no captures given")
     return out
@@ -47,7 +52,10 @@ class SourceOpener:
         if is_url(self.source):
             import fsspec
 
-            return fsspec.open(self.source, "rb").open()
+            try:
+                return fsspec.open(self.source, "rb").open()
+            except (OSError, ValueError) as e:
+                raise StreamError(f"cannot open {self.source!r}: {e}") from e
         try:
             return open(self.source, "rb")
         except OSError as e:
@@ -58,8 +66,11 @@ class SourceOpener:
         if is_url(self.source):
             import fsspec
 
-            fs, path = fsspec.core.url_to_fs(self.source)
-            return int(fs.size(path))
+            try:
+                fs, path = fsspec.core.url_to_fs(self.source)
+                return int(fs.size(path))
+            except (OSError, ValueError) as e:
+                raise StreamError(f"cannot open {self.source!r}: {e}") from e
         try:
             return os.path.getsize(self.source)
         except OSError as e:
@@ -67,7 +78,3 @@ class SourceOpener:
 
     def __repr__(self) -> str:
         return f"SourceOpener({self.source!r})"
-
-
-def opener_of(source: str) -> Any:
-    return SourceOpener(source)
