@@ -18,7 +18,7 @@ from scte35lab.analysis.verify import verify
 from scte35lab.errors import Scte35Error
 from scte35lab.scale.cluster import Runner, runner
 from scte35lab.scale.sources import SourceList, SourceOpener, expand
-from scte35lab.scale.split import split_probe
+from scte35lab.scale.split import default_parts, split_probe
 from scte35lab.scale.tables import (
     PROBE_TABLES,
     VERIFY_TABLES,
@@ -245,7 +245,8 @@ def probe_many(
     No ``client``/``workers``: in-process, one after another. ``workers=N``: a LocalCluster
     of N processes, stopped by ``.close()`` (or ``with``). ``client``: a
     ``distributed.Client`` or a scheduler address; its workers must read the sources.
-    On a cluster a capture over ``split_bytes`` is probed as byte ranges in parallel. A
+    On a cluster a capture over ``split_bytes`` is probed as byte ranges in parallel (at
+    least one a worker, none over ``split_bytes``, so a worker's rows stay bounded). A
     capture that cannot be read is a row in ``.errors`` (``source_error``) and in
     ``.sources`` (``ok`` False, ``failure``); the others' results stay.
     """
@@ -255,8 +256,9 @@ def probe_many(
     try:
 
         def split(s: str) -> dict[str, pd.DataFrame]:
-            parts = len(run.client.scheduler_info()["workers"])
             try:
+                workers = len(run.client.scheduler_info()["workers"])
+                parts = default_parts(SourceOpener(s).size(), workers, split_bytes)
                 p, st = split_probe(s, parts, run.client, chunk_bytes, None, False, pid_set)
             except Exception as e:
                 return failed_probe_tables(s, _failure(s, e))

@@ -17,6 +17,13 @@ from scte35lab.ts.scan import CHUNK_BYTES
 
 log = logging.getLogger(__name__)
 
+RANGE_BYTES = 1 << 30  # at most this much a range by default: a worker's rows stay bounded
+
+
+def default_parts(size: int, workers: int, range_bytes: int = RANGE_BYTES) -> int:
+    """At least one range a worker, and none over ``range_bytes``."""
+    return max(workers, -(-size // range_bytes), 1)
+
 
 def probe_ranges(
     source: str | os.PathLike,
@@ -34,13 +41,14 @@ def probe_ranges(
 
     The result equals ``probe(source, chunk_bytes=chunk_bytes)`` row for row (its
     ``stitch_stats`` say how many ranges were scanned twice because their speculative
-    start, ``overlap`` bytes of warm-up, did not hold). ``parts`` defaults to the number of
-    workers (or 1 in-process). ``progress`` is called with the number of ranges done.
+    start, ``overlap`` bytes of warm-up, did not hold). ``parts`` defaults to one a worker,
+    more if a range would exceed 1 GiB. ``progress`` is called with the ranges done.
     """
     run = runner(client, workers)
     try:
         if parts is None:
-            parts = len(run.client.scheduler_info()["workers"]) if run.client else 1
+            workers = len(run.client.scheduler_info()["workers"]) if run.client else 1
+            parts = default_parts(SourceOpener(os.fspath(source)).size(), workers)
         if parts < 1:
             raise InputFormatError(f"parts must be >= 1, not {parts}")
         path = os.fspath(source)
