@@ -112,7 +112,8 @@ def test_range_probe_split_four_ways_on_the_cluster_equals_probe(scheduler, capt
 
 def test_probe_many_keeps_every_source_and_reports_the_bad_ones(scheduler, capture, bad_inputs):
     sources = [capture, bad_inputs["damaged"], bad_inputs["text"], bad_inputs["missing"]]
-    with probe_many(sources, client=scheduler, split_bytes=1 << 20, chunk_bytes=CHUNK) as m:
+    split = 1 << 20
+    with probe_many(sources, client=scheduler, split_bytes=split, chunk_bytes=CHUNK) as m:
         t = m.compute()
     names = [str(s) for s in sources]
     src = t["sources"].set_index("source")
