@@ -11,6 +11,8 @@ all of them (everything read into the page cache first):
   cluster); each worker's peak RSS read on the worker;
 - one file probed as byte ranges (``probe_ranges``) on 2 workers vs ``probe()``, checked equal.
 
+CPU seconds are the probing processes' own (the workers', or the in-process one's): MB per
+CPU second is the per-worker throughput that load from other processes does not change.
 Each runs in a process of its own (started without the MALLOC_TRIM_THRESHOLD_ a Dask nanny
 leaves behind). Prints seconds, MB/s, MB/s per worker, speed-up and peak RSS side by side.
 
@@ -88,6 +90,11 @@ def _peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _cpu_s() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def child(mode: str, paths: list[str]) -> dict:
     """One measurement, in a process of its own (see ``run``)."""
     from scte35lab.analysis import probe
@@ -96,11 +103,11 @@ def child(mode: str, paths: list[str]) -> dict:
 
     if mode == "in-process":
         _warm_worker()
-        t = time.perf_counter()
+        cpu, t = _cpu_s(), time.perf_counter()
         tables = probe_many(paths, progress=False).compute()
-        dt = time.perf_counter() - t
-        return {"seconds": dt, "rss_kb": [_peak_kb()], "frames": len(tables["frames"]),
-                "cues": len(tables["cues"])}  # fmt: skip
+        dt, cpu = time.perf_counter() - t, _cpu_s() - cpu
+        return {"seconds": dt, "cpu": cpu, "rss_kb": [_peak_kb()],
+                "frames": len(tables["frames"]), "cues": len(tables["cues"])}  # fmt: skip
     workers = int(mode.split(":")[1])
     run = runner(workers=workers)
     try:
@@ -118,15 +125,16 @@ def child(mode: str, paths: list[str]) -> dict:
             st = got.stitch_stats
             return {"seconds": dt, "single": single, "same": same, "ranges": st.ranges,
                     "rescanned": st.rescanned}  # fmt: skip
-        t = time.perf_counter()
+        cpu0, t = run.client.run(_cpu_s), time.perf_counter()
         with probe_many(paths, client=run.client) as m:
             tables = m.compute()
         dt = time.perf_counter() - t
+        cpu = sum(run.client.run(_cpu_s).values()) - sum(cpu0.values())
         rss = run.client.run(_peak_kb)
     finally:
         run.close()
-    return {"seconds": dt, "rss_kb": sorted(rss.values()), "frames": len(tables["frames"]),
-            "cues": len(tables["cues"])}  # fmt: skip
+    return {"seconds": dt, "cpu": cpu, "rss_kb": sorted(rss.values()),
+            "frames": len(tables["frames"]), "cues": len(tables["cues"])}  # fmt: skip
 
 
 def run(mode: str, paths: list[Path]) -> dict:
@@ -177,7 +185,8 @@ def main() -> None:
     counts = {(r["frames"], r["cues"]) for r in runs.values()}
     print(f"\n{len(paths)} captures, {total / 1000:.2f} GB (720p30 H.264/AAC ~8 Mbit/s, looped), "
           f"best of {args.repeat}; load after {load:.2f}")  # fmt: skip
-    print(f"{'run':12} {'s':>7} {'MB/s':>7} {'MB/s/worker':>12} {'speed-up':>9}  peak RSS (MB)")
+    print(f"{'run':12} {'s':>7} {'MB/s':>7} {'MB/s/worker':>12} {'speed-up':>9} "
+          f"{'CPU s':>6} {'MB/CPU s':>9}  peak RSS (MB)")  # fmt: skip
     one = runs["1 worker"]["seconds"]
     for name, r in runs.items():
         workers = {"in-process": 1, "1 worker": 1, "2 workers": 2}[name]
@@ -186,7 +195,8 @@ def main() -> None:
         if name != "in-process":
             rss_text += " (each worker)"
         print(f"{name:12} {r['seconds']:7.2f} {mbs:7.0f} {mbs / workers:12.0f} "
-              f"{one / r['seconds']:8.2f}x  {rss_text}")  # fmt: skip
+              f"{one / r['seconds']:8.2f}x {r['cpu']:6.2f} {total / r['cpu']:9.0f}  "
+              f"{rss_text}")  # fmt: skip
     per = total / runs["2 workers"]["seconds"] / 2 / (total / base["seconds"])
     print(f"2 workers vs 1: {one / runs['2 workers']['seconds']:.2f}x; "
           f"per-worker throughput at 2 workers = {per:.0%} of in-process")  # fmt: skip
