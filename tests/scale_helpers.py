@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from scte35lab.cue import Cue
+from scte35lab.cue.descriptors import SegmentationDescriptor
 from scte35lab.ts.inject import inject
 
 CAPTURE_SECONDS = 180
@@ -16,7 +17,9 @@ TABLES = ("pids", "frames", "cues", "errors")
 
 
 def generated_capture(folder: Path) -> Path:
-    """Three minutes of 192x108 H.264 + AAC with a splice_insert out/in every 40 s."""
+    """Three minutes of 192x108 H.264 + AAC with a splice_insert out/in every 40 s and, between
+    them, a time_signal whose five segmentation descriptors make a 1155-byte section (seven
+    packets), each cue repeated every second until its splice time."""
     out = folder / "three_minutes.ts"
     if out.exists():
         return out
@@ -34,9 +37,23 @@ def generated_capture(folder: Path) -> Path:
     for k, at in enumerate(range(20, CAPTURE_SECONDS - 10, 40)):
         cues.append((float(at), Cue.splice_insert(k + 1, out_of_network=True)))
         cues.append((float(at + 20), Cue.splice_insert(k + 1, out_of_network=False)))
+        cues.append((float(at + 10), Cue.time_signal(0, _long_descriptors(k))))
     inject(str(plain), str(out), cues)
     plain.unlink()
     return out
+
+
+def _long_descriptors(k: int) -> list[SegmentationDescriptor]:
+    return [
+        SegmentationDescriptor(
+            segmentation_event_id=100 * k + i,
+            segmentation_upid_type=0x09,
+            segmentation_upid="ADI-" + "x" * 200,
+            segmentation_type_id=0x34,
+            segmentation_duration=20 * 90_000,
+        )
+        for i in range(5)
+    ]
 
 
 def assert_same_probe(got, want, *, packets: bool = False) -> None:

@@ -7,6 +7,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scale_helpers import assert_same_probe, generated_capture
 
 from scte35lab.analysis import probe
@@ -14,7 +16,7 @@ from scte35lab.analysis.probe import Probe
 from scte35lab.scale import probe_ranges
 from scte35lab.scale.sources import SourceOpener
 from scte35lab.ts import ranges as ranges_mod
-from scte35lab.ts.ranges import plan_ranges, scan_range, stitch
+from scte35lab.ts.ranges import plan_ranges, scan_range, sections_in_progress, stitch
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_streams"
 STREAMS = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".ts", ".m2ts"))
@@ -39,6 +41,20 @@ def test_split_probe_equals_probe_on_every_sample(name, parts, chunk):
     result, stats, _ = _split(path, parts, chunk)
     assert stats.ranges >= 2
     assert_same_probe(Probe(result, source=str(path)), want, packets=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(STREAMS),
+    parts=st.integers(2, 9),
+    chunk=st.integers(1880, 40_000),
+    overlap=st.sampled_from([None, 1, 20_000, 100_000]),
+)
+def test_any_grid_and_overlap_gives_probe(name, parts, chunk, overlap):
+    path = SAMPLES / name
+    result, stats, _ = _split(path, parts, chunk, overlap=overlap, packets=False)
+    assert stats.accepted + stats.rescanned <= stats.ranges - 1
+    assert_same_probe(Probe(result, source=str(path)), probe(path, chunk_bytes=chunk))
 
 
 def test_boundaries_inside_a_pes_and_an_access_unit_are_stitched():
@@ -103,6 +119,20 @@ def test_split_probe_of_minutes_of_capture_equals_probe_and_runs_speculatively(c
     assert got.stitch_stats.ranges == parts
     assert got.stitch_stats.rescanned == 0
     assert got.stitch_stats.accepted == parts - 1
+
+
+def test_boundaries_inside_a_seven_packet_cue_section_are_stitched(capture):
+    # look for grids that put a boundary inside one of the long time_signal sections
+    hits = 0
+    for chunk in range(20_000, 60_000, 3_761):
+        result, _, outs = _split(capture, 60, chunk, packets=False)
+        inside = [o for o in outs[:-1] if sections_in_progress(pickle.loads(o.end_state))]
+        if inside:
+            hits += len(inside)
+            assert_same_probe(Probe(result, source=str(capture)), probe(capture, chunk_bytes=chunk))
+        if hits >= 2:
+            break
+    assert hits >= 2
 
 
 def test_split_probe_with_default_chunks_is_one_range_below_a_chunk(capture):

@@ -343,7 +343,8 @@ def _info(sc: Scanner) -> dict[int, tuple]:
     }
 
 
-def _assembling(sc: Scanner) -> dict[int, tuple[bytes, int]]:
+def sections_in_progress(sc: Scanner) -> dict[int, tuple[bytes, int]]:
+    """PID -> (bytes so far, length) of each section the scanner is in the middle of."""
     return {pid: (bytes(a._buf), a._need) for pid, a in sc._assemblers.items() if a.in_progress}
 
 
@@ -374,7 +375,9 @@ def agrees(exact: RangeScanner, spec: RangeScanner, out: RangeOutput) -> bool:
     pes = [(p, x.packet, x.offset, bytes(x.data)) for p, x in exact._pes_open.items()]
     if pes != [(p, x.packet, x.offset, bytes(x.data)) for p, x in spec._pes_open.items()]:
         return False
-    if _assembling(exact) != _assembling(spec) or set(exact._open_size) != set(spec._open_size):
+    if sections_in_progress(exact) != sections_in_progress(spec) or set(exact._open_size) != set(
+        spec._open_size
+    ):
         return False
     pend = {p: (bytes(x.data), x.packets) for p, x in exact._pending.items()}
     if pend != {p: (bytes(x.data), x.packets) for p, x in spec._pending.items()}:

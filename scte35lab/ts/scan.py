@@ -1020,10 +1020,9 @@ class Scanner:
         arrivals, self._psi_arrivals = self._psi_arrivals, {}
         ref = self._ref_pcr_pid
         idx = val = None
-        if ref is not None:
-            parts = self._pcr_parts[ref]
-            if parts[0] and len(parts[0][-1]) and parts[0][-1][0] >= base:
-                idx, val = parts[0][-1], parts[1][-1]
+        parts = None if ref is None else self._pcr_parts.get(ref)
+        if parts and parts[0] and len(parts[0][-1]) and parts[0][-1][0] >= base:
+            idx, val = parts[0][-1], parts[1][-1]  # the reference's PCRs in this chunk
         for pid, arr in arrivals.items():
             self._psi_late.setdefault(pid, [])
             if ref is None:
