@@ -1,6 +1,6 @@
 """Per-source tables: a ``Probe``'s or a ``verify`` report's tables with a ``source`` column,
 in dtypes that concatenate across sources and round-trip through parquet (categorical and
-object text columns become ``string``)."""
+object text columns become Arrow-backed ``string``)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from scte35lab.analysis.probe import Probe
 from scte35lab.analysis.verify import summary, verify
 from scte35lab.ts.scan import Scanner
 
+# Arrow-backed text: one buffer per column, cheap to send between processes and to parquet
+TEXT = pd.StringDtype("pyarrow")
 PROBE_TABLES = ("sources", "pids", "frames", "cues", "errors")
 VERIFY_TABLES = ("report", "summary")
 ERROR_COLUMNS = ["type", "priority", "packet", "offset", "pid", "detail"]
 SOURCE_COLUMNS = {
-    "source": "string",
+    "source": TEXT,
     "ok": "bool",
-    "failure": "string",
+    "failure": TEXT,
     "bytes": "Int64",
     "packet_size": "Int64",
     "packets": "Int64",
@@ -32,13 +34,13 @@ SOURCE_COLUMNS = {
     "rescanned": "Int64",
 }
 SUMMARY_COLUMNS = {
-    "source": "string",
+    "source": TEXT,
     "ok": "bool",
-    "failure": "string",
+    "failure": TEXT,
     "cues": "Int64",
     "cues_ok": "Int64",
     "cues_failed": "Int64",
-    "summary": "string",
+    "summary": TEXT,
 }
 
 
@@ -46,13 +48,13 @@ def _text(df: pd.DataFrame) -> pd.DataFrame:
     for c in df.columns:
         dtype = df[c].dtype
         if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
-            df[c] = df[c].astype("string")
+            df[c] = df[c].astype(TEXT)
     return df
 
 
 def _with_source(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df = _text(df.copy())
-    df.insert(0, "source", pd.array([source] * len(df), dtype="string"))
+    df.insert(0, "source", pd.array([source] * len(df), dtype=TEXT))
     return df.reset_index(drop=True)
 
 
