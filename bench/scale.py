@@ -9,6 +9,7 @@ all of them (everything read into the page cache first):
 - a ``LocalCluster`` of 1, then 2 single-threaded worker processes (a fresh cluster per run;
   the time excludes starting it and a first small probe on each worker, as on a standing
   cluster); each worker's peak RSS read on the worker;
+- for the ceiling of this machine, two plain processes (no Dask), half the captures each;
 - one file probed as byte ranges (``probe_ranges``) on 2 workers vs ``probe()``, checked equal.
 
 CPU seconds are the probing processes' own (the workers', or the in-process one's): MB per
@@ -103,11 +104,17 @@ def child(mode: str, paths: list[str]) -> dict:
 
     if mode == "in-process":
         _warm_worker()
-        cpu, t = _cpu_s(), time.perf_counter()
+        go = os.environ.get("SCALE_BENCH_GO")
+        if go:  # start together with the other plain process
+            Path(f"{go}.{os.getpid()}").touch()
+            while not os.path.exists(go):
+                time.sleep(0.001)
+        cpu, t0 = _cpu_s(), time.time()
         tables = probe_many(paths, progress=False).compute()
-        dt, cpu = time.perf_counter() - t, _cpu_s() - cpu
-        return {"seconds": dt, "cpu": cpu, "rss_kb": [_peak_kb()],
-                "frames": len(tables["frames"]), "cues": len(tables["cues"])}  # fmt: skip
+        t1 = time.time()
+        return {"seconds": t1 - t0, "t0": t0, "t1": t1, "cpu": _cpu_s() - cpu,
+                "rss_kb": [_peak_kb()], "frames": len(tables["frames"]),
+                "cues": len(tables["cues"])}  # fmt: skip
     workers = int(mode.split(":")[1])
     run = runner(workers=workers)
     try:
@@ -135,6 +142,38 @@ def child(mode: str, paths: list[str]) -> dict:
         run.close()
     return {"seconds": dt, "cpu": cpu, "rss_kb": sorted(rss.values()),
             "frames": len(tables["frames"]), "cues": len(tables["cues"])}  # fmt: skip
+
+
+def two_processes(paths: list[Path]) -> dict:
+    """The ceiling without Dask: two plain processes, half the captures each, started
+    together once both have imported everything; timed from their own clocks."""
+    go = Path(tempfile.mkdtemp(prefix="scale-go-")) / "go"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    env["PYTHONPATH"] = str(ROOT)
+    env["SCALE_BENCH_GO"] = str(go)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", "in-process", *map(str, half)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for half in (paths[0::2], paths[1::2])
+    ]
+    try:
+        while len(list(go.parent.glob("go.*"))) < len(procs):
+            time.sleep(0.01)
+        go.touch()
+        outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    finally:
+        shutil.rmtree(go.parent, ignore_errors=True)
+    return {
+        "seconds": max(o["t1"] for o in outs) - min(o["t0"] for o in outs),
+        "cpu": sum(o["cpu"] for o in outs),
+        "rss_kb": [o["rss_kb"][0] for o in outs],
+        "frames": sum(o["frames"] for o in outs),
+        "cues": sum(o["cues"] for o in outs),
+    }
 
 
 def run(mode: str, paths: list[Path]) -> dict:
@@ -172,9 +211,10 @@ def main() -> None:
         for _ in range(args.repeat):
             warm(paths)
             for name, mode in (
-                ("in-process", "in-process"), ("1 worker", "workers:1"), ("2 workers", "workers:2")
+                ("in-process", "in-process"), ("1 worker", "workers:1"),
+                ("2 workers", "workers:2"), ("2 processes", "processes"),
             ):  # fmt: skip
-                r = run(mode, paths)
+                r = two_processes(paths) if mode == "processes" else run(mode, paths)
                 if name not in runs or r["seconds"] < runs[name]["seconds"]:
                     runs[name] = r
         split = run("split:2", paths[:1])
@@ -189,10 +229,10 @@ def main() -> None:
           f"{'CPU s':>6} {'MB/CPU s':>9}  peak RSS (MB)")  # fmt: skip
     one = runs["1 worker"]["seconds"]
     for name, r in runs.items():
-        workers = {"in-process": 1, "1 worker": 1, "2 workers": 2}[name]
+        workers = {"in-process": 1, "1 worker": 1, "2 workers": 2, "2 processes": 2}[name]
         mbs = total / r["seconds"]
         rss_text = ", ".join(f"{k / 1024:.0f}" for k in r["rss_kb"])
-        if name != "in-process":
+        if "worker" in name:
             rss_text += " (each worker)"
         print(f"{name:12} {r['seconds']:7.2f} {mbs:7.0f} {mbs / workers:12.0f} "
               f"{one / r['seconds']:8.2f}x {r['cpu']:6.2f} {total / r['cpu']:9.0f}  "
