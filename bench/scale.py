@@ -10,14 +10,15 @@ all of them (everything read into the page cache first):
   the time excludes starting it and a first small probe on each worker, as on a standing
   cluster); each worker's peak RSS read on the worker;
 - for the ceiling of this machine, two plain processes (no Dask), half the captures each;
-- one file probed as byte ranges (``probe_ranges``) on 2 workers vs ``probe()``, checked equal.
+- one more capture (``--split-gb``, 1 GB) probed as byte ranges (``probe_ranges``) on 2
+  workers vs ``probe()``, checked equal.
 
 CPU seconds are the probing processes' own (the workers', or the in-process one's): MB per
 CPU second is the per-worker throughput that load from other processes does not change.
 Each runs in a process of its own (started without the MALLOC_TRIM_THRESHOLD_ a Dask nanny
 leaves behind). Prints seconds, MB/s, MB/s per worker, speed-up and peak RSS side by side.
 
-Usage: ``.venv/bin/python bench/scale.py [--gb 2.0] [--files 8] [--repeat 2]``
+Usage: ``.venv/bin/python bench/scale.py [--gb 2.0] [--files 8] [--repeat 3] [--split-gb 1]``
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from scte35lab.ts.inject import inject  # noqa: E402
 BASE_SECONDS = 30
 
 
-def make_captures(folder: Path, gb: float, files: int) -> list[Path]:
+def make_captures(folder: Path, gb: float, files: int, split_gb: float) -> list[Path]:
+    """``files`` captures of ``gb`` GB in all, then one of ``split_gb`` GB (last)."""
     base = folder / "base.plain.ts"
     cmd = [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
@@ -58,19 +60,22 @@ def make_captures(folder: Path, gb: float, files: int) -> list[Path]:
     inject(str(base), str(cued), [(float(t), Cue.splice_insert(t)) for t in (6, 16, 26)])
     base.unlink()
     each = gb * 1e9 / files
-    loops = max(1, round(each / cued.stat().st_size))
-    out = []
-    for k in range(files):
-        path = folder / f"capture_{k:02d}.ts"
-        subprocess.run(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-             "-stream_loop", str(loops - 1), "-i", str(cued), "-map", "0", "-c", "copy",
-             "-f", "mpegts", str(path)],
-            check=True,
-        )  # fmt: skip
-        out.append(path)
+    out = [_loop(cued, each, folder / f"capture_{k:02d}.ts") for k in range(files)]
+    out.append(_loop(cued, split_gb * 1e9, folder / "one_capture.ts"))
     cued.unlink()
     return out
+
+
+def _loop(src: Path, size: float, dst: Path) -> Path:
+    """``src`` looped by FFmpeg (timestamps kept running) to about ``size`` bytes."""
+    loops = max(1, round(size / src.stat().st_size))
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-stream_loop", str(loops - 1), "-i", str(src), "-map", "0", "-c", "copy",
+         "-f", "mpegts", str(dst)],
+        check=True,
+    )  # fmt: skip
+    return dst
 
 
 def warm(paths: list[Path]) -> None:
@@ -192,7 +197,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gb", type=float, default=2.0, help="total size of the captures")
     ap.add_argument("--files", type=int, default=8, help="how many captures")
-    ap.add_argument("--repeat", type=int, default=2, help="best of N runs")
+    ap.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    ap.add_argument("--split-gb", type=float, default=1.0, help="the one capture split")
     ap.add_argument("--tmp", help="folder for the temporary captures (default: system temp)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
@@ -203,9 +209,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="scte35lab-scale-", dir=args.tmp))
     try:
         print(f"making {args.gb} GB of captures in {folder} ...", file=sys.stderr, flush=True)
-        paths = make_captures(folder, args.gb, args.files)
+        *paths, one = make_captures(folder, args.gb, args.files, args.split_gb)
         total = sum(p.stat().st_size for p in paths) / 1e6
-        first_mb = paths[0].stat().st_size / 1e6
+        one_mb = one.stat().st_size / 1e6
         print(f"load before: {os.getloadavg()[0]:.2f} (1 min)", file=sys.stderr, flush=True)
         runs: dict[str, dict] = {}
         for _ in range(args.repeat):
@@ -217,7 +223,8 @@ def main() -> None:
                 r = two_processes(paths) if mode == "processes" else run(mode, paths)
                 if name not in runs or r["seconds"] < runs[name]["seconds"]:
                     runs[name] = r
-        split = run("split:2", paths[:1])
+        warm([one])
+        split = run("split:2", [one])
         load = os.getloadavg()[0]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -242,7 +249,7 @@ def main() -> None:
           f"per-worker throughput at 2 workers = {per:.0%} of in-process")  # fmt: skip
     print(f"every run found the same frames and cues: {len(counts) == 1} {sorted(counts)}")
     s = split
-    print(f"one capture ({first_mb:.0f} MB) as {s['ranges']} ranges on 2 workers: "
+    print(f"one capture ({one_mb:.0f} MB) as {s['ranges']} ranges on 2 workers: "
           f"{s['seconds']:.2f} s vs probe() {s['single']:.2f} s "
           f"({s['single'] / s['seconds']:.2f}x), identical: {s['same']}, "
           f"ranges scanned twice: {s['rescanned']}")  # fmt: skip
