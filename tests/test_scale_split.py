@@ -57,6 +57,31 @@ def test_any_grid_and_overlap_gives_probe(name, parts, chunk, overlap):
     assert_same_probe(Probe(result, source=str(path)), probe(path, chunk_bytes=chunk))
 
 
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory) -> Path:
+    """cues_ok.ts with 1000 bytes cut out twice (sync lost off the packet grid), a flipped
+    continuity counter, a transport_error_indicator, and a last packet cut short."""
+    data = bytearray((SAMPLES / "cues_ok.ts").read_bytes())
+    del data[200_000:201_000]
+    del data[60_000:61_000]
+    data[149_967] ^= 0x0F  # byte 3 of a packet (after the first cut)
+    data[249_921] |= 0x80  # byte 1 of a packet (after both cuts)
+    path = tmp_path_factory.mktemp("damaged") / "damaged.ts"
+    path.write_bytes(bytes(data[:-100]))
+    return path
+
+
+@settings(max_examples=25, deadline=None)
+@given(parts=st.integers(2, 9), chunk=st.integers(1880, 30_000))
+def test_a_capture_that_loses_sync_is_split_and_stitched_like_probe(damaged, parts, chunk):
+    result, _, _ = _split(damaged, parts, chunk, packets=False)
+    want = probe(damaged, chunk_bytes=chunk)
+    assert {"sync_loss", "cc_error", "transport_error", "truncated_packet"} <= set(
+        want.errors["type"]
+    )
+    assert_same_probe(Probe(result, source=str(damaged)), want)
+
+
 def test_boundaries_inside_a_pes_and_an_access_unit_are_stitched():
     # a boundary inside a PES leaves its size to grow in the next range; one just after an
     # access unit's first packet leaves its picture (here an HEVC IDR) to be read there
