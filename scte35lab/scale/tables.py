@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from scte35lab.analysis.probe import Probe
 from scte35lab.analysis.verify import summary, verify
@@ -44,18 +46,28 @@ SUMMARY_COLUMNS = {
 }
 
 
+def _arrow_text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    return pd.array(values.cast(pa.large_string()), dtype=TEXT)
+
+
 def _text(df: pd.DataFrame) -> pd.DataFrame:
     for c in df.columns:
-        dtype = df[c].dtype
-        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
-            df[c] = df[c].astype(TEXT)
+        col = df[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            # through the categories once, not through a Python object per row
+            cats = pa.array([str(v) for v in col.cat.categories], type=pa.string())
+            codes = col.cat.codes.to_numpy()
+            df[c] = _arrow_text(cats.take(pa.array(codes, mask=codes < 0)))
+        elif pd.api.types.is_string_dtype(col.dtype) and col.dtype != TEXT:
+            df[c] = col.astype(TEXT)
     return df
 
 
 def _with_source(df: pd.DataFrame, source: str) -> pd.DataFrame:
-    df = _text(df.copy())
-    df.insert(0, "source", pd.array([source] * len(df), dtype=TEXT))
-    return df.reset_index(drop=True)
+    df = _text(df.copy()).reset_index(drop=True)
+    rows = pa.array(np.zeros(len(df), dtype=np.int64))
+    df.insert(0, "source", _arrow_text(pa.array([source]).take(rows)))
+    return df
 
 
 @functools.cache
@@ -87,7 +99,9 @@ def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
 
 
 def _conform(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
-    return df[list(meta.columns)].astype(meta.dtypes.to_dict())
+    df = df[list(meta.columns)]
+    other = {c: t for c, t in meta.dtypes.items() if df[c].dtype != t}
+    return df.astype(other) if other else df
 
 
 def probe_tables(p: Probe, source: str, *, ranges: int = 1, rescanned: int = 0) -> dict:
