@@ -124,6 +124,7 @@ def child(mode: str, paths: list[str]) -> dict:
     run = runner(workers=workers)
     try:
         run.client.run(_warm_worker)  # as on a standing cluster
+        _warm_worker()  # and the caches of this (the client's) process
         if mode.startswith("split"):
             t = time.perf_counter()
             want = probe(paths[0], progress=False)
