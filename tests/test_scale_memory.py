@@ -13,8 +13,9 @@ from scale_helpers import assert_same_probe
 from scte35lab.analysis import probe
 from scte35lab.analysis.probe import Probe
 from scte35lab.scale.sources import SourceOpener
-from scte35lab.ts.ranges import plan_ranges, scan_range, stitch
+from scte35lab.ts.ranges import plan_ranges, scan_range
 from scte35lab.ts.scan import MAX_ERRORS_PER_TYPE, Scanner
+from scte35lab.ts.stitch import stitch
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_streams"
 

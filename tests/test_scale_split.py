@@ -15,8 +15,9 @@ from scte35lab.analysis import probe
 from scte35lab.analysis.probe import Probe
 from scte35lab.scale import probe_ranges
 from scte35lab.scale.sources import SourceOpener
-from scte35lab.ts import ranges as ranges_mod
-from scte35lab.ts.ranges import plan_ranges, scan_range, sections_in_progress, stitch
+from scte35lab.ts import stitch as stitch_mod
+from scte35lab.ts.ranges import plan_ranges, scan_range
+from scte35lab.ts.stitch import sections_in_progress, stitch
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_streams"
 STREAMS = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".ts", ".m2ts"))
@@ -114,7 +115,7 @@ def test_a_speculative_start_that_does_not_hold_is_scanned_again(monkeypatch):
     want = probe(path, chunk_bytes=9024)
     result, _, _ = _split(path, 4, 9024, packets=False)
     assert_same_probe(Probe(result, source=str(path)), want)
-    monkeypatch.setattr(ranges_mod, "agrees", lambda *a: True)
+    monkeypatch.setattr(stitch_mod, "agrees", lambda *a: True)
     wrong, _, _ = _split(path, 4, 9024, packets=False)
     with pytest.raises(AssertionError):
         assert_same_probe(Probe(wrong, source=str(path)), want)

@@ -1,5 +1,5 @@
 """One huge capture probed in parallel: byte ranges on the scanner's chunk grid, one task
-each, stitched in order into exactly what a single ``probe()`` gives (see ``ts.ranges``)."""
+each, stitched in order into exactly what a single ``probe()`` gives (see ``ts.ranges`` and ``ts.stitch``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from scte35lab.analysis.probe import Probe
 from scte35lab.errors import InputFormatError
 from scte35lab.scale.cluster import runner
 from scte35lab.scale.sources import SourceOpener
-from scte35lab.ts.ranges import Range, RangeOutput, StitchStats, plan_ranges, scan_range, stitch
+from scte35lab.ts.ranges import Range, RangeOutput, plan_ranges, scan_range
 from scte35lab.ts.scan import CHUNK_BYTES
+from scte35lab.ts.stitch import StitchStats, stitch
 
 log = logging.getLogger(__name__)
 
