@@ -94,11 +94,18 @@ class Many:
 
     def compute(self) -> dict[str, pd.DataFrame]:
         """Every table as one pandas DataFrame, by name."""
-        results = self._results if self.client is None else self.client.gather(self._results)
+        results = self._results if self.client is None else self._gather()
         return {
             n: pd.concat([r[n] for r in results], ignore_index=True) if results else self._meta[n]
             for n in self._names
         }
+
+    def _gather(self) -> list[dict[str, pd.DataFrame]]:
+        """Each capture's tables as soon as it is done (the transfers overlap the work)."""
+        from distributed import as_completed
+
+        got = {f.key: r for f, r in as_completed(self._results, with_results=True)}
+        return [got[f.key] for f in self._results]
 
     def to_parquet(self, folder: str | os.PathLike) -> list[str]:
         """Write each table as a parquet dataset ``folder/<table>/`` (one file per source,

@@ -1,5 +1,6 @@
 """One huge capture probed in parallel: byte ranges on the scanner's chunk grid, one task
-each, stitched in order into exactly what a single ``probe()`` gives (see ``ts.ranges`` and ``ts.stitch``)."""
+each, stitched in order into exactly what a single ``probe()`` gives (``ts.ranges``,
+``ts.stitch``)."""
 
 from __future__ import annotations
 
