@@ -159,6 +159,10 @@ def test_verify_many_is_one_report_across_sources_with_a_summary_each(scheduler,
         got = report[report["source"] == str(SAMPLES / n)].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want["report"])
     assert list(summary["ok"]) == [True, False, False, False]
+    # the same capture split into ranges on the cluster gives the same report
+    with verify_many(sources[:1], client=scheduler, split_bytes=100_000, chunk_bytes=16_384) as v:
+        split = v.compute()["report"]
+    pd.testing.assert_frame_equal(split, report[report["source"] == str(sources[0])])
     assert summary["failure"].isna().tolist() == [True, True, True, False]
     assert "late" in summary["summary"].iloc[1]
 

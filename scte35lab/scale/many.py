@@ -285,16 +285,29 @@ def verify_many(
     workers: int | None = None,
     preroll: float = 4.0,
     pids: list[int] | set[int] | None = None,
+    split_bytes: int = SPLIT_BYTES,
+    chunk_bytes: int = CHUNK_BYTES,
     progress: bool | Callable[[int], None] | None = None,
 ) -> ManyVerify:
     """``verify`` every capture in ``sources``: ``.report`` one row per cue across all of
     them, ``.summary`` one row per capture (a capture that cannot be read says why there).
-    ``client``/``workers`` as for :func:`probe_many`."""
+    ``client``/``workers``/``split_bytes`` as for :func:`probe_many` (a split capture is
+    probed as ranges on the cluster and verified here)."""
     names = expand(sources)
     pid_set = {int(p) for p in pids} if pids is not None else None
     run = runner(client, workers)
     try:
-        results = _run_all(names, verify_one, (preroll, pid_set), run, progress, None, 0)
+
+        def split(s: str) -> dict[str, pd.DataFrame]:
+            try:
+                workers = len(run.client.scheduler_info()["workers"])
+                parts = default_parts(SourceOpener(s).size(), workers, split_bytes)
+                p, _ = split_probe(s, parts, run.client, chunk_bytes, None, False, pid_set)
+                return verify_tables(verify(p, preroll=preroll), s)
+            except Exception as e:
+                return failed_verify_tables(s, _failure(s, e))
+
+        results = _run_all(names, verify_one, (preroll, pid_set), run, progress, split, split_bytes)
     except BaseException:
         run.close()
         raise
