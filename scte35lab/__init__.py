@@ -28,6 +28,8 @@ _LAZY = {
     "package_cmaf": "scte35lab.manifest",
     "probe_playlist": "scte35lab.manifest",
     "probe_mpd": "scte35lab.manifest",
+    "probe_many": "scte35lab.scale",
+    "verify_many": "scte35lab.scale",
 }
 
 __all__ = ["Cue", "Scte35Error", *_LAZY]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab import cli_scale
 from scte35lab.errors import Scte35Error
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar"
     )
+    cli_scale.add_options(p)
     p.set_defaults(func=probe_command)
     return p
 
@@ -68,6 +70,8 @@ def probe_command(args: argparse.Namespace) -> int:
     """Run ``probe`` for parsed ``args``; print the table; return the exit code."""
     from scte35lab.analysis import probe
 
+    if cli_scale.wanted(args):
+        return cli_scale.probe_many_command(args, write_table)
     reader = _manifest_reader(args.file)
     if reader is not None:
         return _manifest_command(args, reader)

@@ -29,7 +29,7 @@ from scte35lab.errors import (
 )
 from scte35lab.inputkind import InputKind, look, source_name
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
-from scte35lab.ts.scan import PCR_HZ, VIDEO, Scanner, ScanResult
+from scte35lab.ts.scan import CHUNK_BYTES, PCR_HZ, VIDEO, Scanner, ScanResult
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def probe(
     pids: list[int] | set[int] | None = None,
     packets: bool = False,
     lenient: bool = False,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Probe:
     """Read a capture once and return its tables.
 
@@ -118,6 +119,9 @@ def probe(
 
     ``lenient`` decodes cues that break the syntax (``Cue.decode(strict=False)``) and adds a
     ``decode_problems`` column listing what each breaks.
+
+    ``chunk_bytes`` is how much is read and processed at once (a range probe on Dask splits
+    the capture on this grid).
     """
     if is_fmp4_source(source):
         try:
@@ -132,7 +136,7 @@ def probe(
     pid_set = {int(p) for p in pids} if pids is not None else None
     kind, source = look(source)
     read = reader_for(kind, source_name(source))
-    result = read(source, progress=progress, pids=pid_set, packets=packets)
+    result = read(source, progress=progress, pids=pid_set, packets=packets, chunk_bytes=chunk_bytes)
     return Probe(result, source=source, pids=pid_set, lenient=lenient)
 
 
@@ -180,6 +184,7 @@ def _scan(
     progress: bool | Callable[[int], None] | None,
     pids: set[int] | None,
     packets: bool,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> ScanResult:
     size = _source_size(source)
     bar = None
@@ -203,7 +208,9 @@ def _scan(
                 last[0] = done
 
     try:
-        return Scanner(packets=packets, pids=pids, progress=callback).scan(source)
+        return Scanner(packets=packets, pids=pids, progress=callback, chunk_bytes=chunk_bytes).scan(
+            source
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -242,6 +249,8 @@ class Probe:
             else f"<{type(source).__name__}>"
         )
         self.zero_pts: int | None = None  # PTS of the first video frame (stream time zero)
+        # set by scale.probe_ranges: how many ranges, how many scanned twice
+        self.stitch_stats: Any = None
         self._all_frames = self._frames()  # every video PID stays, for cue arrivals
         self.frames = (
             self._all_frames

@@ -206,7 +206,15 @@ class Scanner:
         self._pes_open: dict[int, _Pes] = {}
         self._pmt_pids: dict[int, int] = {}  # PMT PID -> program_number
         self._last_section: dict[int, bytes] = {}
+        # PAT/PMT intervals are checked chunk by chunk, so no list of every arrival grows:
+        # this chunk's arrivals, the reference PCR at each PID's last arrival that had one,
+        # and the late ones (at most MAX_ERRORS_PER_TYPE a PID; beyond that only counted),
+        # reported at the end, by PID in order of first arrival
         self._psi_arrivals: dict[int, list[tuple[int, int]]] = {}  # PID -> (packet, offset)
+        self._psi_clock: dict[int, int] = {}
+        self._psi_late: dict[int, list[tuple[int, int, int]]] = {}  # PID -> (packet, offset, gap)
+        self._psi_late_more: dict[int, int] = {}
+        self._ref_last: tuple[int, int] | None = None  # last (packet, PCR) of the reference
         self._psi_repeat: dict[int, bytes | None] = {}
         self._psi_bad = False
         self._ref_pcr_pid: int | None = None
@@ -217,6 +225,11 @@ class Scanner:
         self._error_counts: dict[str, int] = {}
         self._pkt_cols: dict[str, list[np.ndarray]] = {}
         self._last_dts: dict[int, tuple[int, int]] = {}
+        # where reading stands between chunks: the stream offset of the first byte not yet
+        # processed, the packet size once found, and whether that offset is a packet start
+        self.position = 0
+        self._ps: int | None = None
+        self._synced = False
         self._section_roles[PAT_PID] = True
         for pid, name in _SI_PIDS.items():
             self.r.pid_info[pid] = PidInfo(pid, PSI, codec=name)
@@ -245,15 +258,27 @@ class Scanner:
         self._finish()
         return self.r
 
-    def _scan_stream(self, f: BinaryIO) -> None:
+    def scan_until(self, f: BinaryIO, stop: int | None = None) -> bool:
+        """Read ``f``, positioned at :attr:`position`, chunk by chunk until ``position`` reaches
+        ``stop`` (a chunk boundary) or the stream ends; True when it ended. Chunks fall where a
+        whole-stream :meth:`scan` puts them, so a scan split at chunk boundaries and resumed
+        from the same state (in another process, from the same offset) reads the same chunks."""
+        return self._scan_stream(f, stop)
+
+    def finish(self) -> ScanResult:
+        """End-of-stream checks and the final tables, after the last :meth:`scan_until`."""
+        self._finish()
+        return self.r
+
+    def _scan_stream(self, f: BinaryIO, stop: int | None = None) -> bool:
         cap = self.chunk_bytes + 4096
         buf = bytearray(cap + 256)  # slack to pad a last 192/204-byte packet cut short
         mv = memoryview(buf)
         padded = 0
         have = 0  # valid bytes in buf
-        consumed = 0  # file offset of buf[0]
-        ps: int | None = None
-        synced = False
+        consumed = self.position  # file offset of buf[0]
+        ps = self._ps
+        synced = self._synced
         eof = False
         readinto = getattr(f, "readinto", None)
         while True:
@@ -325,6 +350,9 @@ class Scanner:
             have = tail
             if self.progress is not None:
                 self.progress(consumed - padded)
+            self.position, self._ps, self._synced = consumed, ps, synced
+            if not eof and stop is not None and consumed >= stop:
+                return False  # the unread tail is read again from ``position`` on resuming
             if eof:
                 if have and synced and have < TS_PACKET_SIZE:
                     self._error(
@@ -335,7 +363,7 @@ class Scanner:
                         detail=f"{have} bytes at the end are not a whole packet",
                     )
                 self.r.bytes = consumed + have - padded
-                return
+                return True
 
     def _note_skip(self, offset: int, n: int, *, start: bool) -> None:
         if start and offset == 0:
@@ -420,6 +448,7 @@ class Scanner:
             if changed_at is None:
                 break
             start = changed_at
+        self._psi_intervals(base)
         self._pes_frames(rows, t, groups, base, offset0, ps)
         self._base += n
 
@@ -985,32 +1014,66 @@ class Scanner:
 
     # ------------------------------------------------------------------ finish
 
-    def _check_psi_intervals(self) -> None:
-        """TR 101 290 1.3a / 1.5a: PAT and each PMT at least every 0.5 s (in PCR time)."""
-        pid = self._ref_pcr_pid
-        if pid is None:
-            return
-        idx = np.concatenate(self._pcr_parts[pid][0])
-        val = np.concatenate(self._pcr_parts[pid][1])
-        for psi_pid, arrivals in self._psi_arrivals.items():
-            if len(arrivals) < 2:
+    def _psi_intervals(self, base: int) -> None:
+        """TR 101 290 1.3a / 1.5a: PAT and each PMT at least every 0.5 s (in the PCR time of
+        the first PCR PID), for this chunk's arrivals."""
+        arrivals, self._psi_arrivals = self._psi_arrivals, {}
+        ref = self._ref_pcr_pid
+        idx = val = None
+        parts = None if ref is None else self._pcr_parts.get(ref)
+        if parts and parts[0] and len(parts[0][-1]) and parts[0][-1][0] >= base:
+            idx, val = parts[0][-1], parts[1][-1]  # the reference's PCRs in this chunk
+        for pid, arr in arrivals.items():
+            self._psi_late.setdefault(pid, [])
+            if ref is None:
                 continue
-            a = np.asarray(arrivals, dtype=np.int64)
-            j = np.searchsorted(idx, a[:, 0], side="right") - 1
-            have = j >= 0
-            a, clock = a[have], val[j[have]]
-            gap = np.diff(clock) % PCR_WRAP
-            late = np.flatnonzero((gap > PSI_INTERVAL) & (gap < PCR_WRAP // 2))
-            name = "PAT" if psi_pid == PAT_PID else "PMT"
-            for k in late.tolist():
+            a = np.asarray(arr, dtype=np.int64)
+            before = -1 if self._ref_last is None else self._ref_last[1]
+            if idx is not None:
+                j = np.searchsorted(idx, a[:, 0], side="right") - 1
+                clock = np.where(j >= 0, val[np.maximum(j, 0)], before)
+            else:
+                clock = np.full(len(a), before, dtype=np.int64)
+            have = clock >= 0
+            if have.any():
+                self._psi_gaps(pid, a[have], clock[have].astype(np.int64))
+        if idx is not None:
+            self._ref_last = (int(idx[-1]), int(val[-1]))
+
+    def _psi_gaps(self, pid: int, a: np.ndarray, clock: np.ndarray) -> None:
+        """Note the arrivals ``a`` (packet, offset) of ``pid`` that came late, by ``clock``."""
+        prev = self._psi_clock.get(pid)
+        if prev is not None:
+            clock = np.concatenate(([prev], clock))
+        else:
+            a = a[1:]
+        self._psi_clock[pid] = int(clock[-1])
+        gap = np.diff(clock) % PCR_WRAP
+        late = np.flatnonzero((gap > PSI_INTERVAL) & (gap < PCR_WRAP // 2))
+        if not len(late):
+            return
+        kept = self._psi_late[pid]
+        room = max(0, MAX_ERRORS_PER_TYPE - len(kept))
+        sel = late[:room]
+        kept += zip(a[sel, 0].tolist(), a[sel, 1].tolist(), gap[sel].tolist(), strict=True)
+        if len(late) > room:
+            self._psi_late_more[pid] = self._psi_late_more.get(pid, 0) + len(late) - room
+
+    def _report_psi_intervals(self) -> None:
+        for pid, late in self._psi_late.items():
+            kind, name = ("pat_error", "PAT") if pid == PAT_PID else ("pmt_error", "PMT")
+            for packet, offset, gap in late:
                 self._error(
-                    "pat_error" if psi_pid == PAT_PID else "pmt_error",
+                    kind,
                     1,
-                    packet=int(a[k + 1, 0]),
-                    offset=int(a[k + 1, 1]),
-                    pid=psi_pid,
-                    detail=f"{name} interval {gap[k] / PCR_HZ:.3f} s > 0.5 s",
+                    packet=packet,
+                    offset=offset,
+                    pid=pid,
+                    detail=f"{name} interval {gap / PCR_HZ:.3f} s > 0.5 s",
                 )
+            more = self._psi_late_more.get(pid, 0)
+            if more:
+                self._error_counts[kind] = self._error_counts.get(kind, 0) + more
 
     def _finish(self) -> None:
         for pid, pes in list(self._pes_open.items()):
@@ -1027,7 +1090,7 @@ class Scanner:
                     detail="stream ends inside a section",
                 )
         self.r.packets = self._base
-        self._check_psi_intervals()
+        self._report_psi_intervals()
         fr = self._frames
         cols = {
             k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for k, v in fr.cols.items()

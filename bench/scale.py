@@ -1,0 +1,260 @@
+"""Benchmark ``probe_many`` (and ``probe_ranges``) on Dask: in-process vs 1 vs 2 workers.
+
+Makes, in a temporary folder that is deleted at the end, >= 2 GB of captures: 30 s of 720p30
+H.264/AAC at ~8 Mbit/s from the ffmpeg CLI with a splice_insert every 10 s injected by
+scte35lab, then looped by ``ffmpeg -stream_loop -c copy`` into equal files. Each run probes
+all of them (everything read into the page cache first):
+
+- in-process (``probe_many`` without a cluster) in a child process, for its peak RSS;
+- a ``LocalCluster`` of 1, then 2 single-threaded worker processes (a fresh cluster per run;
+  the time excludes starting it and a first small probe on each worker, as on a standing
+  cluster); each worker's peak RSS read on the worker;
+- for the ceiling of this machine, two plain processes (no Dask), half the captures each;
+- one more capture (``--split-gb``, 1 GB) probed as byte ranges (``probe_ranges``) on 2
+  workers vs ``probe()``, checked equal.
+
+CPU seconds are the probing processes' own (the workers', or the in-process one's): MB per
+CPU second is the per-worker throughput that load from other processes does not change.
+Each runs in a process of its own (started without the MALLOC_TRIM_THRESHOLD_ a Dask nanny
+leaves behind). Prints seconds, MB/s, MB/s per worker, speed-up and peak RSS side by side.
+
+Usage: ``.venv/bin/python bench/scale.py [--gb 2.0] [--files 8] [--repeat 3] [--split-gb 1]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scte35lab.cue import Cue  # noqa: E402
+from scte35lab.ts.inject import inject  # noqa: E402
+
+BASE_SECONDS = 30
+
+
+def make_captures(folder: Path, gb: float, files: int, split_gb: float) -> list[Path]:
+    """``files`` captures of ``gb`` GB in all, then one of ``split_gb`` GB (last)."""
+    base = folder / "base.plain.ts"
+    cmd = [
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={BASE_SECONDS}",
+        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={BASE_SECONDS}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-sc_threshold", "0",
+        "-b:v", "8M", "-maxrate", "8M", "-bufsize", "16M", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "128k", "-muxdelay", "0", "-muxpreload", "0",
+        "-f", "mpegts", str(base),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    cued = folder / "base.ts"
+    inject(str(base), str(cued), [(float(t), Cue.splice_insert(t)) for t in (6, 16, 26)])
+    base.unlink()
+    each = gb * 1e9 / files
+    out = [_loop(cued, each, folder / f"capture_{k:02d}.ts") for k in range(files)]
+    out.append(_loop(cued, split_gb * 1e9, folder / "one_capture.ts"))
+    cued.unlink()
+    return out
+
+
+def _loop(src: Path, size: float, dst: Path) -> Path:
+    """``src`` looped by FFmpeg (timestamps kept running) to about ``size`` bytes."""
+    loops = max(1, round(size / src.stat().st_size))
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-stream_loop", str(loops - 1), "-i", str(src), "-map", "0", "-c", "copy",
+         "-f", "mpegts", str(dst)],
+        check=True,
+    )  # fmt: skip
+    return dst
+
+
+def warm(paths: list[Path]) -> None:
+    for p in paths:
+        with open(p, "rb") as f:
+            while f.read(16 << 20):
+                pass
+
+
+def _warm_worker() -> None:
+    """Imports and first-call caches, once per worker, on a sample capture."""
+    from scte35lab.scale.many import probe_one
+
+    probe_one(str(ROOT / "sample_streams" / "cues_ok.ts"))
+
+
+def _peak_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _cpu_s() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def child(mode: str, paths: list[str]) -> dict:
+    """One measurement, in a process of its own (see ``run``)."""
+    from scte35lab.analysis import probe
+    from scte35lab.scale import probe_many, probe_ranges
+    from scte35lab.scale.cluster import runner
+
+    if mode == "in-process":
+        _warm_worker()
+        go = os.environ.get("SCALE_BENCH_GO")
+        if go:  # start together with the other plain process
+            Path(f"{go}.{os.getpid()}").touch()
+            while not os.path.exists(go):
+                time.sleep(0.001)
+        cpu, t0 = _cpu_s(), time.time()
+        tables = probe_many(paths, progress=False).compute()
+        t1 = time.time()
+        return {"seconds": t1 - t0, "t0": t0, "t1": t1, "cpu": _cpu_s() - cpu,
+                "rss_kb": [_peak_kb()], "frames": len(tables["frames"]),
+                "cues": len(tables["cues"])}  # fmt: skip
+    workers = int(mode.split(":")[1])
+    run = runner(workers=workers)
+    try:
+        run.client.run(_warm_worker)  # as on a standing cluster
+        _warm_worker()  # and the caches of this (the client's) process
+        if mode.startswith("split"):
+            t = time.perf_counter()
+            want = probe(paths[0], progress=False)
+            single = time.perf_counter() - t
+            t = time.perf_counter()
+            got = probe_ranges(paths[0], parts=2 * workers, client=run.client)
+            dt = time.perf_counter() - t
+            same = all(
+                getattr(got, n).equals(getattr(want, n)) for n in ("frames", "cues", "errors")
+            )
+            st = got.stitch_stats
+            return {"seconds": dt, "single": single, "same": same, "ranges": st.ranges,
+                    "rescanned": st.rescanned}  # fmt: skip
+        cpu0, t = run.client.run(_cpu_s), time.perf_counter()
+        with probe_many(paths, client=run.client) as m:
+            tables = m.compute()
+        dt = time.perf_counter() - t
+        cpu = sum(run.client.run(_cpu_s).values()) - sum(cpu0.values())
+        rss = run.client.run(_peak_kb)
+    finally:
+        run.close()
+    return {"seconds": dt, "cpu": cpu, "rss_kb": sorted(rss.values()),
+            "frames": len(tables["frames"]), "cues": len(tables["cues"])}  # fmt: skip
+
+
+def two_processes(paths: list[Path]) -> dict:
+    """The ceiling without Dask: two plain processes, half the captures each, started
+    together once both have imported everything; timed from their own clocks."""
+    go = Path(tempfile.mkdtemp(prefix="scale-go-")) / "go"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    env["PYTHONPATH"] = str(ROOT)
+    env["SCALE_BENCH_GO"] = str(go)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", "in-process", *map(str, half)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for half in (paths[0::2], paths[1::2])
+    ]
+    try:
+        while len(list(go.parent.glob("go.*"))) < len(procs):
+            time.sleep(0.01)
+        go.touch()
+        outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    finally:
+        shutil.rmtree(go.parent, ignore_errors=True)
+    return {
+        "seconds": max(o["t1"] for o in outs) - min(o["t0"] for o in outs),
+        "cpu": sum(o["cpu"] for o in outs),
+        "rss_kb": [o["rss_kb"][0] for o in outs],
+        "frames": sum(o["frames"] for o in outs),
+        "cues": sum(o["cues"] for o in outs),
+    }
+
+
+def run(mode: str, paths: list[Path]) -> dict:
+    """``child(mode)`` in a fresh process, without the MALLOC_TRIM_THRESHOLD_ that Dask's
+    nanny leaves in the environment of the process that started a cluster."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    env["PYTHONPATH"] = str(ROOT)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, *map(str, paths)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gb", type=float, default=2.0, help="total size of the captures")
+    ap.add_argument("--files", type=int, default=8, help="how many captures")
+    ap.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    ap.add_argument("--split-gb", type=float, default=1.0, help="the one capture split")
+    ap.add_argument("--tmp", help="folder for the temporary captures (default: system temp)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.paths)))
+        return
+    folder = Path(tempfile.mkdtemp(prefix="scte35lab-scale-", dir=args.tmp))
+    try:
+        print(f"making {args.gb} GB of captures in {folder} ...", file=sys.stderr, flush=True)
+        *paths, one = make_captures(folder, args.gb, args.files, args.split_gb)
+        total = sum(p.stat().st_size for p in paths) / 1e6
+        one_mb = one.stat().st_size / 1e6
+        print(f"load before: {os.getloadavg()[0]:.2f} (1 min)", file=sys.stderr, flush=True)
+        runs: dict[str, dict] = {}
+        for _ in range(args.repeat):
+            warm(paths)
+            for name, mode in (
+                ("in-process", "in-process"), ("1 worker", "workers:1"),
+                ("2 workers", "workers:2"), ("2 processes", "processes"),
+            ):  # fmt: skip
+                r = two_processes(paths) if mode == "processes" else run(mode, paths)
+                if name not in runs or r["seconds"] < runs[name]["seconds"]:
+                    runs[name] = r
+        warm([one])
+        split = run("split:2", [one])
+        load = os.getloadavg()[0]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    base = runs["in-process"]
+    counts = {(r["frames"], r["cues"]) for r in runs.values()}
+    print(f"\n{len(paths)} captures, {total / 1000:.2f} GB (720p30 H.264/AAC ~8 Mbit/s, looped), "
+          f"best of {args.repeat}; load after {load:.2f}")  # fmt: skip
+    print(f"{'run':12} {'s':>7} {'MB/s':>7} {'MB/s/worker':>12} {'speed-up':>9} "
+          f"{'CPU s':>6} {'MB/CPU s':>9}  peak RSS (MB)")  # fmt: skip
+    one = runs["1 worker"]["seconds"]
+    for name, r in runs.items():
+        workers = {"in-process": 1, "1 worker": 1, "2 workers": 2, "2 processes": 2}[name]
+        mbs = total / r["seconds"]
+        rss_text = ", ".join(f"{k / 1024:.0f}" for k in r["rss_kb"])
+        if "worker" in name:
+            rss_text += " (each worker)"
+        print(f"{name:12} {r['seconds']:7.2f} {mbs:7.0f} {mbs / workers:12.0f} "
+              f"{one / r['seconds']:8.2f}x {r['cpu']:6.2f} {total / r['cpu']:9.0f}  "
+              f"{rss_text}")  # fmt: skip
+    per = total / runs["2 workers"]["seconds"] / 2 / (total / base["seconds"])
+    print(f"2 workers vs 1: {one / runs['2 workers']['seconds']:.2f}x; "
+          f"per-worker throughput at 2 workers = {per:.0%} of in-process")  # fmt: skip
+    print(f"every run found the same frames and cues: {len(counts) == 1} {sorted(counts)}")
+    s = split
+    print(f"one capture ({one_mb:.0f} MB) as {s['ranges']} ranges on 2 workers: "
+          f"{s['seconds']:.2f} s vs probe() {s['single']:.2f} s "
+          f"({s['single'] / s['seconds']:.2f}x), identical: {s['same']}, "
+          f"ranges scanned twice: {s['rescanned']}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
