@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 import bitstring
 from bitstring import Bits, Reader
 
+from scte35lab.cue.conditions import condition, condition_names
+from scte35lab.cue.xmlface import face_names
 from scte35lab.errors import InvalidFieldError, Scte35Error, TruncatedError
 
 Getter = Callable[[str], Any]
@@ -238,10 +240,8 @@ def _check_names(cls: type) -> None:
                 if item.kind != "reserved":
                     known.add(item.name)
             elif t is If or t is IfRoom:
-                tree = ast.parse(item.test, mode="eval")  # a SyntaxError here fails at import
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Name):
-                        need(node.id, f"condition {item.test!r}", known)
+                for name in condition_names(item.test):  # a SyntaxError fails at import
+                    need(name, f"condition {item.test!r}", known)
                 known |= walk(item.then, set(known))
                 known |= walk(getattr(item, "otherwise", ()), set(known))
             elif t is Sub or t is Repeat:
@@ -301,6 +301,8 @@ class Struct:
     # Names its conditions read from the structure that holds it (e.g. a component of
     # splice_insert reads splice_immediate_flag); that structure must declare them first.
     OUTER_NAMES: ClassVar[tuple[str, ...]] = ()
+    # Its XML face (``scte35lab.cue.xmlface.Face``), when it has an element of its own.
+    XML: ClassVar[Any] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -333,7 +335,20 @@ def structure(cls: type) -> type:
     """Class decorator: make a declared structure a dataclass and index its attributes."""
     cls = dataclass(cls)
     cls._finish()
+    _check_face(cls)
     return cls
+
+
+def _check_face(cls: type[Struct]) -> None:
+    """Every name the class's XML face writes, reads or tests is one it declares (or an
+    ``OUTER_NAMES``): a misspelt name fails when the class is defined."""
+    face = cls.__dict__.get("XML")
+    if face is None:
+        return
+    known = set(declared_names(cls)) | cls._stored | set(cls.OUTER_NAMES)
+    for name, what in face_names(face.items):
+        if name not in known:
+            raise NameError(f"{cls.__name__}: XML {what} reads {name!r}, which is not declared")
 
 
 def declared_names(cls: type[Struct]) -> list[str]:
@@ -848,18 +863,7 @@ def _partial_steps(
 
 
 def _test(test: str, get: Getter) -> bool:
-    return bool(eval(_condition(test), {"__builtins__": {}}, _Lookup(get)))
-
-
-class _Lookup(dict):
-    """Names for a condition, looked up through a getter."""
-
-    def __init__(self, get: Getter) -> None:
-        super().__init__()
-        self.get_name = get
-
-    def __missing__(self, name: str) -> Any:
-        return self.get_name(name)
+    return bool(condition(test)(get))
 
 
 # ----------------------------------------------------------------------------- writing
@@ -979,8 +983,7 @@ def _free_names(cls: type[Struct]) -> frozenset[str]:
         for item in items:
             t = type(item)
             if t is If or t is IfRoom:
-                tree = ast.parse(item.test, mode="eval")
-                free.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+                free.update(condition_names(item.test))
                 walk(item.then)
                 walk(getattr(item, "otherwise", ()))
             elif t is Sub or t is Repeat:
@@ -1262,11 +1265,6 @@ def _reserved_widths(cls: type[Struct]) -> dict[str, int]:
 
     walk(cls._steps)
     return out
-
-
-@functools.cache
-def _condition(test: str) -> Any:
-    return compile(test, f"<condition {test}>", "eval")
 
 
 def _getter(obj: Struct) -> Getter:
