@@ -121,11 +121,18 @@ def _defaults(cls: type) -> dict[str, Any]:
     return out
 
 
-@functools.cache
 def _items_allowed(cls: type[Struct], items: tuple) -> tuple[str, ...]:
-    """The child elements ``items`` of ``cls``'s face may write."""
-    types = xml_types(cls, cls)
-    return child_elements(Face("", items), lambda name: types[name][1].XML)
+    """The child elements ``items`` of ``cls``'s face may write (kept per declared tuple:
+    faces are class attributes, made once)."""
+    key = (cls, id(items))
+    entry = _ALLOWED.get(key)
+    if entry is None or entry[0] is not items:
+        types = xml_types(cls, cls)
+        entry = _ALLOWED[key] = (items, child_elements(Face("", items), lambda n: types[n][1].XML))
+    return entry[1]
+
+
+_ALLOWED: dict[tuple[type, int], tuple[tuple, tuple[str, ...]]] = {}
 
 
 def _allowed(cls: type[Struct]) -> tuple[str, ...]:
@@ -243,7 +250,6 @@ def read_items(
     children: list[tuple[str, ET.Element]],
     layout: type | None = None,
 ) -> None:
-    element = split_tag(el.tag)[1]
     for item in items:
         t = type(item)
         if t is Attr:
@@ -265,7 +271,7 @@ def read_items(
                 values[item.name] = int_attr(el, item.tag, kind[1], default, ext=True)
         elif t is Child:
             sub_cls = xml_types(cls, cls)[item.name][1]
-            found = one_child(children, sub_cls.XML.key, element)
+            found = one_child(children, sub_cls.XML.key, el)
             if found is not None:
                 values[item.name] = read_element(found, sub_cls, get)
             elif item.absent is not None:
@@ -277,22 +283,22 @@ def read_items(
             if most is not None and len(found) > most:
                 raise InvalidFieldError(
                     f"{len(found)} {key} elements; {count} holds at most {most}",
-                    structure=element,
+                    structure=split_tag(el.tag)[1],
                     field=key,
                 )
             values[item.name] = [read_element(c, sub_cls, get) for c in found]
         elif t is HexText:
             text, field = el.text, "text"
             if item.element:
-                found = one_child(children, item.element, element)
+                found = one_child(children, item.element, el)
                 text = found.text if found is not None else el.text
                 field = item.element
-            values[item.name] = hex_bytes(text, element, field)
+            values[item.name] = hex_bytes(text, split_tag(el.tag)[1], field)
         elif t is When:
             if condition(item.test)(get):
                 read_items(el, cls, item.then, values, get, children)
         elif t is Group:
-            found = one_child(children, item.element, element)
+            found = one_child(children, item.element, el)
             if found is not None:
                 if item.flag:
                     values[item.flag] = item.present
@@ -318,7 +324,7 @@ def _read_mode(
     components = [c for k, c in children if k == key]
     program = None
     if mode.program is not None:
-        program = one_child(children, mode.program.element, element)
+        program = one_child(children, mode.program.element, el)
         if program is not None and components:
             raise InvalidFieldError(
                 f"has both {mode.program.element} and {key} elements",

@@ -38,9 +38,14 @@ class Attr:
     has_default: bool = False
     bits: int | None = None
 
+    def __post_init__(self) -> None:
+        if not self.xml:
+            object.__setattr__(self, "xml", camel(self.name))
+
     @property
     def tag(self) -> str:
-        return self.xml or camel(self.name)
+        """The attribute's XML name."""
+        return self.xml
 
 
 def attr(
@@ -66,9 +71,14 @@ class Ext:
     xml: str = ""
     bits: int | None = None
 
+    def __post_init__(self) -> None:
+        if not self.xml:
+            object.__setattr__(self, "xml", camel(self.name))
+
     @property
     def tag(self) -> str:
-        return self.xml or camel(self.name)
+        """The attribute's XML name."""
+        return self.xml
 
 
 @dataclass(frozen=True)

@@ -164,8 +164,8 @@ def _read_section(el: ET.Element, cue_class: type) -> Any:
     kwargs: dict[str, Any] = {}
     children = children_of(el, _SECTION_CHILDREN)
     read_items(el, cue_class, SECTION_HEAD, kwargs, kwargs.get, children, SectionHeader)
-    packet = one_child(children, "EncryptedPacket", "SpliceInfoSection")
-    data = one_child(children, "lab:EncryptedData", "SpliceInfoSection")
+    packet = one_child(children, "EncryptedPacket", el)
+    data = one_child(children, "lab:EncryptedData", el)
     commands = [(k, c) for k, c in children if k in COMMAND_FACES]
     if data is not None:
         if packet is None or commands:

@@ -50,7 +50,7 @@ def put_reserved(el: ET.Element, obj: Struct) -> None:
 
 
 def _qname(tag: str, used: set[str]) -> str:
-    if tag.startswith("{"):
+    if tag[0] == "{":
         ns, _, local = tag[1:].partition("}")
         used.add(ns)
         return f"{PREFIXES[ns]}:{local}"
@@ -64,7 +64,10 @@ def serialize(root: ET.Element) -> str:
 
     def write(el: ET.Element, depth: int) -> None:
         name = _qname(el.tag, used)
-        attrs = "".join(f" {_qname(k, used)}={quoteattr(v)}" for k, v in el.attrib.items())
+        attrs = "".join(
+            f' {_qname(k, used)}="{v}"' if v.isalnum() else f" {_qname(k, used)}={quoteattr(v)}"
+            for k, v in el.attrib.items()
+        )
         pad = "  " * depth
         if len(el):
             lines.append(f"{pad}<{name}{attrs}>")
@@ -72,7 +75,8 @@ def serialize(root: ET.Element) -> str:
                 write(child, depth + 1)
             lines.append(f"{pad}</{name}>")
         elif el.text:
-            lines.append(f"{pad}<{name}{attrs}>{escape(el.text)}</{name}>")
+            text = el.text if el.text.isalnum() else escape(el.text)
+            lines.append(f"{pad}<{name}{attrs}>{text}</{name}>")
         else:
             lines.append(f"{pad}<{name}{attrs}/>")
 
@@ -140,17 +144,23 @@ def children_of(el: ET.Element, allowed: tuple[str, ...]) -> list[tuple[str, ET.
     return out
 
 
-def one_child(children: list[tuple[str, ET.Element]], name: str, element: str) -> ET.Element | None:
-    """The one child element ``name`` among ``children``, or None; more than one is an error."""
+def one_child(
+    children: list[tuple[str, ET.Element]], name: str, parent: ET.Element
+) -> ET.Element | None:
+    """The one child element ``name`` among ``children`` (of ``parent``), or None; more than
+    one is an error."""
     found = [c for k, c in children if k == name]
     if len(found) > 1:
-        raise InvalidFieldError(f"more than one {name} element", structure=element, field=name)
+        raise InvalidFieldError(
+            f"more than one {name} element", structure=split_tag(parent.tag)[1], field=name
+        )
     return found[0] if found else None
 
 
 def raw_attr(el: ET.Element, name: str) -> str | None:
+    """An attribute without namespace, or in one of SCTE 35's."""
     value = el.get(name)
-    if value is None:
+    if value is None and any(k[0] == "{" for k in el.attrib):
         for ns in SCTE35_NAMESPACES:
             if ns and (value := el.get(f"{{{ns}}}{name}")) is not None:
                 break
@@ -162,34 +172,39 @@ def int_attr(
 ) -> Any:
     """An unsigned attribute of at most ``bits`` bits (decimal, or 0x-prefixed hex)."""
     raw = el.get(lab_tag(name)) if ext else raw_attr(el, name)
-    where = {"structure": split_tag(el.tag)[1], "field": f"lab:{name}" if ext else name}
     if raw is None:
         if default is REQUIRED:
-            raise InvalidFieldError("required attribute is missing", **where)
+            raise _bad(el, name, ext, "required attribute is missing")
         return default
     s = raw.strip()
     try:
-        value = int(s, 16) if s.lower().startswith("0x") else int(s, 10)
+        value = int(s, 16) if s[:2].lower() == "0x" else int(s, 10)
     except ValueError:
-        raise InvalidFieldError(f"{raw!r} is not an unsigned integer", **where) from None
+        raise _bad(el, name, ext, f"{raw!r} is not an unsigned integer") from None
     if value < 0 or value >> bits:
-        raise InvalidFieldError(f"{value} does not fit in {bits} unsigned bits", **where)
+        raise _bad(el, name, ext, f"{value} does not fit in {bits} unsigned bits")
     return value
 
 
+def _bad(el: ET.Element, name: str, ext: bool, message: str) -> InvalidFieldError:
+    """The error naming the element and (``lab:``) attribute."""
+    field = f"lab:{name}" if ext else name
+    return InvalidFieldError(message, structure=split_tag(el.tag)[1], field=field)
+
+
 def bool_attr(el: ET.Element, name: str, default: Any = REQUIRED, ext: bool = False) -> Any:
+    """A boolean attribute (true/false/1/0)."""
     raw = el.get(lab_tag(name)) if ext else raw_attr(el, name)
-    where = {"structure": split_tag(el.tag)[1], "field": f"lab:{name}" if ext else name}
     if raw is None:
         if default is REQUIRED:
-            raise InvalidFieldError("required attribute is missing", **where)
+            raise _bad(el, name, ext, "required attribute is missing")
         return default
     s = raw.strip().lower()
     if s in ("true", "1"):
         return True
     if s in ("false", "0"):
         return False
-    raise InvalidFieldError(f"{raw!r} is not a boolean (true/false/1/0)", **where)
+    raise _bad(el, name, ext, f"{raw!r} is not a boolean (true/false/1/0)")
 
 
 def text_attr(el: ET.Element, name: str, max_len: int, exact: bool = False) -> str:
