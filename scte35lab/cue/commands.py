@@ -309,6 +309,7 @@ class UnknownCommand(SpliceCommand):
     raw: bytes = b""
 
 
+# Table 7 - a command lenient decoding could not read: the layout of UnknownCommand
 @structure
 class UndecodedCommand(UnknownCommand):
     """A command lenient decoding could not read: its bytes, kept unchanged, and ``decoded``,

@@ -301,6 +301,7 @@ class PrivateDescriptor(SpliceDescriptor):
     private_bytes: bytes = b""
 
 
+# §10.2, Table 16 - a CUEI descriptor lenient decoding could not read: kept like a private one
 @structure
 class UndecodedDescriptor(PrivateDescriptor):
     """A CUEI descriptor lenient decoding could not read: kept as its bytes like a private one,
