@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from scte35lab.cue import Cue
+from scte35lab.errors import InvalidFieldError
 
 CASES = json.loads((Path(__file__).parent / "vectors" / "xml_faces.json").read_text())
 
@@ -60,3 +61,62 @@ def test_generated_xml_is_the_text_the_hand_written_writer_wrote(case: dict) -> 
 def test_generated_xml_reads_back_to_the_same_bytes(case: dict) -> None:
     cue = _cue(case)
     assert Cue.from_xml(case["xml"]).encode() == cue.encode()
+
+
+def _section(inner: str) -> str:
+    return f'<SpliceInfoSection xmlns="http://www.scte.org/schemas/35">{inner}</SpliceInfoSection>'
+
+
+@pytest.mark.parametrize(
+    ("inner", "message"),
+    [
+        (
+            '<SpliceSchedule><Event spliceEventId="1"><Program utcSpliceTime="5"/>'
+            '<Component componentTag="1" utcSpliceTime="5"/></Event></SpliceSchedule>',
+            "Event.Program: has both Program and Component elements",
+        ),
+        (
+            '<SpliceSchedule><Event spliceEventId="1"/></SpliceSchedule>',
+            "Event.Program: needs a Program (utcSpliceTime) or Component elements",
+        ),
+        (
+            "<SpliceNull/><AudioDescriptor>"
+            + '<AudioChannel componentTag="1" ISOCode="eng" BitStreamMode="0" NumChannels="2"'
+            ' FullSrvcAudio="true"/>' * 16 + "</AudioDescriptor>",
+            "AudioDescriptor.AudioChannel: 16 AudioChannel elements; audio_count holds at most 15",
+        ),
+        (
+            '<SpliceInsert spliceEventId="1"><Program><SpliceTime ptsTime="1"/><Bogus/></Program>'
+            "</SpliceInsert>",
+            "Program.Bogus: unexpected element",
+        ),
+    ],
+)
+def test_xml_the_faces_cannot_mean_is_refused_naming_element_and_field(
+    inner: str, message: str
+) -> None:
+    with pytest.raises(InvalidFieldError) as info:
+        Cue.from_xml(_section(inner))
+    assert message in str(info.value)
+
+
+def test_mode_flags_follow_the_elements_and_lab_says_an_empty_component_mode() -> None:
+    program = Cue.from_xml(_section('<SpliceInsert spliceEventId="1"><Program/></SpliceInsert>'))
+    assert program.command.program_splice_flag and program.command.splice_time.pts_time is None
+    empty = Cue.from_xml(
+        _section(
+            '<SpliceInsert xmlns:lab="urn:scte35lab:xml:1" spliceEventId="1"'
+            ' lab:programSpliceFlag="false"/>'
+        )
+    )
+    assert not empty.command.program_splice_flag and empty.command.components == []
+    assert 'lab:programSpliceFlag="false"' in empty.to_xml()
+    restricted = Cue.from_xml(
+        _section(
+            '<TimeSignal/><SegmentationDescriptor segmentationEventId="2" segmentationTypeId="52">'
+            '<DeliveryRestrictions webDeliveryAllowedFlag="false" noRegionalBlackoutFlag="true"'
+            ' archiveAllowedFlag="true" deviceRestrictions="3"/></SegmentationDescriptor>'
+        )
+    )
+    d = restricted.descriptors[0]
+    assert not d.delivery_not_restricted_flag and d.web_delivery_allowed_flag is False

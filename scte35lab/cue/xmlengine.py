@@ -144,10 +144,12 @@ def _allowed(cls: type[Struct]) -> tuple[str, ...]:
 
 
 def no_outer(name: str) -> Any:
+    """The outer getter of a top-level structure: nothing encloses it."""
     return None
 
 
 def _sub(parent: ET.Element, face_key: str) -> ET.Element:
+    """A new child element in SCTE 35's namespace, or in ours for a ``lab:`` face."""
     if face_key.startswith("lab:"):
         return ET.SubElement(parent, lab_tag(face_key[4:]))
     return ET.SubElement(parent, scte_tag(face_key))
@@ -172,7 +174,8 @@ def write_element(parent: ET.Element, obj: Struct, outer: Callable[[str], Any]) 
 def write_items(
     el: ET.Element, obj: Any, items: tuple, get: Callable[[str], Any], layout: type | None = None
 ) -> bool:
-    """Write ``items`` of ``obj`` onto ``el``; True when lab:reservedBits was placed."""
+    """Write ``items`` of ``obj`` onto ``el``; True when lab:reservedBits was placed.
+    ``layout`` declares the types when ``obj``'s class is not itself declared (the Cue)."""
     cls = type(obj)
     placed = False
     for item in items:
@@ -250,6 +253,8 @@ def read_items(
     children: list[tuple[str, ET.Element]],
     layout: type | None = None,
 ) -> None:
+    """Read ``items`` of a ``cls`` from ``el`` (whose accepted ``children`` are given) into
+    ``values``; ``layout`` declares the types when ``cls`` is not itself declared (the Cue)."""
     for item in items:
         t = type(item)
         if t is Attr:
