@@ -135,6 +135,24 @@ def _items_allowed(cls: type[Struct], items: tuple) -> tuple[str, ...]:
 _ALLOWED: dict[tuple[type, int], tuple[tuple, tuple[str, ...]]] = {}
 
 
+def _attr_plan(cls: type, item: Attr | Ext, layout: type | None) -> tuple[tuple, Any]:
+    """(type, default when absent) of one attribute of ``cls``, worked out once."""
+    key = (cls, id(item), layout)
+    entry = _PLANS.get(key)
+    if entry is None or entry[0] is not item:
+        if type(item) is Attr and item.has_default:
+            default = item.default
+        elif type(item) is Attr and item.required:
+            default = REQUIRED
+        else:
+            default = _defaults(cls).get(item.name)
+        entry = _PLANS[key] = (item, _type(cls, item, layout), default)
+    return entry[1], entry[2]
+
+
+_PLANS: dict[tuple, tuple] = {}
+
+
 def _allowed(cls: type[Struct]) -> tuple[str, ...]:
     """The child elements ``cls``'s element may hold."""
     return _items_allowed(cls, cls.XML.items)
@@ -258,16 +276,10 @@ def read_items(
     for item in items:
         t = type(item)
         if t is Attr:
-            if item.has_default:
-                default = item.default
-            elif item.required:
-                default = REQUIRED
-            else:
-                default = _defaults(cls).get(item.name)
-            values[item.name] = _read_attr(el, _type(cls, item, layout), item.tag, default)
+            kind, default = _attr_plan(cls, item, layout)
+            values[item.name] = _read_attr(el, kind, item.tag, default)
         elif t is Ext:
-            default = _defaults(cls).get(item.name)
-            kind = _type(cls, item, layout)
+            kind, default = _attr_plan(cls, item, layout)
             if kind[0] == "bytes":
                 values[item.name] = lab_bytes(el, item.tag)
             elif kind[0] == "bool":
