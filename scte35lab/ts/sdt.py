@@ -164,7 +164,7 @@ def _write_descriptors(w: Writer, get: Getter) -> None:
 
 
 # The descriptor loop a descriptors_loop_length (read before it) counts, as (tag, body) pairs.
-DESCRIPTORS = Custom(("descriptors",), _read_descriptors, _write_descriptors, reads_names=True)
+DESCRIPTOR_LOOP = Custom(("descriptors",), _read_descriptors, _write_descriptors, reads_names=True)
 
 
 # ----------------------------------------------------------------------------- the table
@@ -205,7 +205,7 @@ class SdtService(Struct):
         u("running_status", 3),
         flag("free_ca_mode"),
         count("descriptors_loop_length", 12),
-        DESCRIPTORS,
+        DESCRIPTOR_LOOP,
     )
 
     service_id: int
