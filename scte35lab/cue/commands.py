@@ -19,6 +19,18 @@ from scte35lab.cue.layout import (
     u,
 )
 from scte35lab.cue.timing import BreakDuration, SpliceTime
+from scte35lab.cue.xmlface import (
+    Child,
+    Each,
+    Face,
+    Group,
+    HexText,
+    Mode,
+    ReservedBits,
+    When,
+    attr,
+    need,
+)
 
 # The end that splice_schedule events and splice_insert share: an optional break_duration,
 # then unique_program_id, avail_num and avails_expected.
@@ -36,12 +48,17 @@ class SpliceCommand(Struct):
     COMMAND_TYPE: ClassVar[int] = -1
 
 
+# The XML attributes splice_schedule events and splice_insert share (AVAIL_TAIL's fields).
+AVAIL_ATTRS = (attr("unique_program_id"), attr("avail_num"), attr("avails_expected"))
+
+
 # §9.7.1, Table 8 - splice_null()
 @structure
 class SpliceNull(SpliceCommand):
     """splice_null(): a heartbeat, or a carrier for descriptors."""
 
     COMMAND_TYPE = 0x00
+    XML = Face("SpliceNull")
 
 
 # Table 9 - splice_schedule(): the component loop of one event
@@ -50,6 +67,7 @@ class ScheduleComponent(Struct):
     """One component of a component-mode splice_schedule event."""
 
     LAYOUT = (u("component_tag", 8), u("utc_splice_time", 32))
+    XML = Face("Component", (need("component_tag"), need("utc_splice_time")))
 
     component_tag: int = 0
     utc_splice_time: int = 0
@@ -84,6 +102,32 @@ class ScheduleEvent(Struct):
             ),
         ),
     )
+    XML = Face(
+        "Event",
+        (
+            need("splice_event_id"),
+            attr("splice_event_cancel_indicator"),
+            attr("event_id_compliance_flag"),
+            ReservedBits(),
+            When(
+                "not splice_event_cancel_indicator",
+                (
+                    attr("out_of_network_indicator"),
+                    *AVAIL_ATTRS,
+                    Mode(
+                        "program_splice_flag",
+                        Group(
+                            "Program",
+                            (need("utc_splice_time"),),
+                            message="needs a Program (utcSpliceTime) or Component elements",
+                        ),
+                        Each("components"),
+                    ),
+                    Child("break_duration"),
+                ),
+            ),
+        ),
+    )
 
     splice_event_id: int = 0
     splice_event_cancel_indicator: bool = False
@@ -109,6 +153,7 @@ class SpliceSchedule(SpliceCommand):
 
     COMMAND_TYPE = 0x04
     LAYOUT = (count("splice_count", 8), Repeat("events", ScheduleEvent, "splice_count"))
+    XML = Face("SpliceSchedule", (Each("events"),))
 
     events: list[ScheduleEvent] = field(default_factory=list)
 
@@ -122,6 +167,13 @@ class InsertComponent(Struct):
     LAYOUT = (
         u("component_tag", 8),
         If("not splice_immediate_flag", (Sub("splice_time", SpliceTime),)),
+    )
+    XML = Face(
+        "Component",
+        (
+            need("component_tag"),
+            When("not splice_immediate_flag", (Child("splice_time", SpliceTime),)),
+        ),
     )
 
     component_tag: int = 0
@@ -163,6 +215,35 @@ class SpliceInsert(SpliceCommand):
             ),
         ),
     )
+    XML = Face(
+        "SpliceInsert",
+        (
+            need("splice_event_id"),
+            attr("splice_event_cancel_indicator"),
+            When(
+                "not splice_event_cancel_indicator",
+                (
+                    attr("out_of_network_indicator"),
+                    attr("splice_immediate_flag"),
+                    attr("event_id_compliance_flag"),
+                    *AVAIL_ATTRS,
+                    Mode(
+                        "program_splice_flag",
+                        Group(
+                            "Program",
+                            (
+                                When(
+                                    "not splice_immediate_flag", (Child("splice_time", SpliceTime),)
+                                ),
+                            ),
+                        ),
+                        Each("components"),
+                    ),
+                    Child("break_duration"),
+                ),
+            ),
+        ),
+    )
 
     splice_event_id: int = 0
     splice_event_cancel_indicator: bool = False
@@ -189,6 +270,7 @@ class TimeSignal(SpliceCommand):
 
     COMMAND_TYPE = 0x06
     LAYOUT = (Sub("splice_time", SpliceTime),)
+    XML = Face("TimeSignal", (Child("splice_time", SpliceTime),))
 
     splice_time: SpliceTime = field(default_factory=SpliceTime)
 
@@ -199,6 +281,7 @@ class BandwidthReservation(SpliceCommand):
     """bandwidth_reservation(): keeps the SCTE-35 PID's bandwidth allocated; no fields."""
 
     COMMAND_TYPE = 0x07
+    XML = Face("BandwidthReservation")
 
 
 # §9.7.6, Table 13 - private_command()
@@ -208,6 +291,7 @@ class PrivateCommand(SpliceCommand):
 
     COMMAND_TYPE = 0xFF
     LAYOUT = (u("identifier", 32), Rest("private_bytes"))
+    XML = Face("PrivateCommand", (need("identifier"), HexText("private_bytes", "PrivateBytes")))
 
     identifier: int = 0
     private_bytes: bytes = b""
@@ -219,11 +303,13 @@ class UnknownCommand(SpliceCommand):
     """A splice_command_type the standard reserves: its bytes, kept unchanged."""
 
     LAYOUT = (Rest("raw"),)
+    XML = Face("UnknownCommand", (need("splice_command_type", bits=8), HexText("raw")), lab=True)
 
     splice_command_type: int = 0x01
     raw: bytes = b""
 
 
+# Table 7 - a command lenient decoding could not read: the layout of UnknownCommand
 @structure
 class UndecodedCommand(UnknownCommand):
     """A command lenient decoding could not read: its bytes, kept unchanged, and ``decoded``,

@@ -28,12 +28,18 @@ from scte35lab.cue.layout import (
 )
 from scte35lab.cue.tables import CUEI, SUB_SEGMENT_TYPES, segmentation_type_name
 from scte35lab.cue.upids import UPID, upid_text
+from scte35lab.cue.xmlface import Each, Ext, Face, Group, HexText, Hook, Mode, When, attr, need
 
 
 class SpliceDescriptor(Struct):
     """Base of the descriptors; ``TAG`` is the splice_descriptor_tag."""
 
     TAG: ClassVar[int] = -1
+
+
+# What every CUEI descriptor's XML element ends with: a non-CUEI identifier and the bytes its
+# body leaves unread, as lab: attributes.
+DESCRIPTOR_TAIL = (Ext("identifier", bits=32), Ext("extra_bytes"))
 
 
 # §10.3.1, Table 18 - avail_descriptor()
@@ -43,6 +49,7 @@ class AvailDescriptor(SpliceDescriptor):
 
     TAG = 0x00
     LAYOUT = (u("provider_avail_id", 32),)
+    XML = Face("AvailDescriptor", (need("provider_avail_id"), *DESCRIPTOR_TAIL))
 
     provider_avail_id: int = 0
     identifier: int = CUEI
@@ -62,6 +69,7 @@ class DtmfDescriptor(SpliceDescriptor):
         reserved(5),
         Chars("dtmf_chars", "dtmf_count"),
     )
+    XML = Face("DTMFDescriptor", (need("preroll"), need("dtmf_chars", "chars"), *DESCRIPTOR_TAIL))
 
     preroll: int = 0
     dtmf_chars: str = ""
@@ -75,6 +83,7 @@ class SegmentationComponent(Struct):
     """One component of a component-mode segmentation_descriptor."""
 
     LAYOUT = (u("component_tag", 8), reserved(7), u("pts_offset", 33))
+    XML = Face("Component", (need("component_tag"), need("pts_offset")))
 
     component_tag: int = 0
     pts_offset: int = 0
@@ -130,6 +139,43 @@ class SegmentationDescriptor(SpliceDescriptor):
             ),
         ),
     )
+    XML = Face(
+        "SegmentationDescriptor",
+        (
+            need("segmentation_event_id"),
+            attr("segmentation_event_cancel_indicator"),
+            attr("segmentation_event_id_compliance_indicator"),
+            When(
+                "not segmentation_event_cancel_indicator",
+                (
+                    attr("segmentation_duration"),
+                    need("segmentation_type_id"),
+                    attr("segment_num"),
+                    attr("segments_expected"),
+                    attr("sub_segment_num"),
+                    attr("sub_segments_expected"),
+                    Group(
+                        "DeliveryRestrictions",
+                        (
+                            need("web_delivery_allowed_flag"),
+                            need("no_regional_blackout_flag"),
+                            need("archive_allowed_flag"),
+                            need("device_restrictions"),
+                        ),
+                        flag="delivery_not_restricted_flag",
+                        present=False,
+                    ),
+                    Hook(
+                        "upid",
+                        ("segmentation_upid_type", "segmentation_upid"),
+                        ("SegmentationUpid",),
+                    ),
+                    Mode("program_segmentation_flag", None, Each("components")),
+                ),
+            ),
+            *DESCRIPTOR_TAIL,
+        ),
+    )
 
     segmentation_event_id: int = 0
     segmentation_event_cancel_indicator: bool = False
@@ -174,6 +220,10 @@ class TimeDescriptor(SpliceDescriptor):
 
     TAG = 0x03
     LAYOUT = (u("tai_seconds", 48), u("tai_ns", 32), u("utc_offset", 16))
+    XML = Face(
+        "TimeDescriptor",
+        (need("tai_seconds"), need("tai_ns"), need("utc_offset"), *DESCRIPTOR_TAIL),
+    )
 
     tai_seconds: int = 0
     tai_ns: int = 0
@@ -194,6 +244,16 @@ class AudioComponent(Struct):
         u("num_channels", 4),
         flag("full_srvc_audio"),
     )
+    XML = Face(
+        "AudioChannel",
+        (
+            need("component_tag"),
+            need("iso_code", "ISOCode"),
+            need("bit_stream_mode", "BitStreamMode"),
+            need("num_channels", "NumChannels"),
+            need("full_srvc_audio", "FullSrvcAudio"),
+        ),
+    )
 
     component_tag: int = 0
     iso_code: str = "eng"
@@ -213,6 +273,7 @@ class AudioDescriptor(SpliceDescriptor):
         reserved(4),
         Repeat("components", AudioComponent, "audio_count"),
     )
+    XML = Face("AudioDescriptor", (Each("components"), *DESCRIPTOR_TAIL))
 
     components: list[AudioComponent] = field(default_factory=list)
     identifier: int = CUEI
@@ -225,12 +286,22 @@ class PrivateDescriptor(SpliceDescriptor):
     """A descriptor of another identifier or a reserved tag, kept as its bytes."""
 
     LAYOUT = (Rest("private_bytes"),)
+    XML = Face(
+        "PrivateDescriptor",
+        (
+            need("splice_descriptor_tag", bits=8),
+            attr("identifier", bits=32, default=None),
+            HexText("private_bytes"),
+        ),
+        lab=True,
+    )
 
     splice_descriptor_tag: int = 0xF0
     identifier: int | None = CUEI
     private_bytes: bytes = b""
 
 
+# §10.2, Table 16 - a CUEI descriptor lenient decoding could not read: kept like a private one
 @structure
 class UndecodedDescriptor(PrivateDescriptor):
     """A CUEI descriptor lenient decoding could not read: kept as its bytes like a private one,

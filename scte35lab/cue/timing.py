@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scte35lab.cue.layout import If, Struct, derived_flag, flag, reserved, structure, u
+from scte35lab.cue.xmlface import Face, attr, need
 
 
 # §9.8.1, Table 14 - splice_time()
@@ -19,6 +20,8 @@ class SpliceTime(Struct):
         ),
     )
 
+    XML = Face("SpliceTime", (attr("pts_time"),))
+
     pts_time: int | None = None
 
     @property
@@ -32,6 +35,7 @@ class BreakDuration(Struct):
     """break_duration(): how long the break lasts (90 kHz ticks) and whether to auto-return."""
 
     LAYOUT = (flag("auto_return"), reserved(6), u("duration", 33))
+    XML = Face("BreakDuration", (need("auto_return"), need("duration")))
 
     auto_return: bool = True
     duration: int = 0

@@ -61,7 +61,7 @@ class AtscContentIdentifier(Struct):
     content_id: bytes = b""
 
 
-# §10.3.3.3, MPU() (type 0x0C)
+# §10.3.3.3, MPU(): segmentation_upid_type 0x0C of Table 22
 @structure
 class Mpu(Struct):
     """UPID 0x0C: Managed Private UPID, a 32-bit format_identifier and private data."""
@@ -146,7 +146,7 @@ UPID = Custom(
 )
 
 
-# §10.3.3.4, MID() (type 0x0D): one of its UPIDs
+# §10.3.3.4, MID(): segmentation_upid_type 0x0D of Table 22; one of the UPIDs it holds
 @structure
 class MidUpid(Struct):
     """One UPID inside a MID (type 0x0D)."""

@@ -6,20 +6,37 @@ service_descriptor (tag 0x48); FFmpeg's muxer writes "Service01" and "FFmpeg".
 that puts the caller's names there.
 
 Each structure is declared once below (syntax element names as in EN 300 468, in snake
-case, widths in bits) and the one small engine, :func:`unpack` / :func:`pack`, reads and
-writes it. Strings follow EN 300 468 Annex A: ASCII is written in the default table, other
+case, widths in bits) with the codec's one declaration engine (``scte35lab.cue.layout``),
+which reads and writes it; the DVB strings and the descriptor loop are two small ``Custom``
+elements. Strings follow EN 300 468 Annex A: ASCII is written in the default table, other
 text as UTF-8 behind the 0x15 selector.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable
+from dataclasses import field, replace
 
 import numpy as np
 
-from scte35lab.errors import InvalidFieldError, StreamError, TruncatedError
+from scte35lab.cue.layout import (
+    Cursor,
+    Custom,
+    Getter,
+    Repeat,
+    Struct,
+    Writer,
+    count,
+    derived_flag,
+    encode_struct,
+    flag,
+    read_struct,
+    reserved,
+    structure,
+    u,
+)
+from scte35lab.errors import InvalidFieldError, Scte35Error, StreamError, TruncatedError
 from scte35lab.ts.packetize import SectionPacketizer
 from scte35lab.ts.packets import (
     NULL_PID,
@@ -55,133 +72,7 @@ UTF8_SELECTOR = 0x15
 PCR_HZ = 27_000_000
 SDT_INTERVAL = PCR_HZ // 2  # EN 300 468 / TR 101 211: an SDT at least every 2 s; we send 2/s
 NULL_NEAR = 64  # packets after a due point searched for a null packet to replace
-
-
-# ----------------------------------------------------------------------------- declarations
-
-
-@dataclass(frozen=True)
-class F:
-    """One syntax element: ``kind`` is ``u`` (uimsbf), ``flag`` (bslbf, held as bool),
-    ``reserved`` (written as ones, read without complaint) or ``text`` (an 8-bit length
-    then that many bytes of a DVB string, held as str)."""
-
-    name: str
-    bits: int = 8
-    kind: str = "u"
-
-
-def u(name: str, bits: int) -> F:
-    return F(name, bits)
-
-
-def flag(name: str) -> F:
-    return F(name, 1, "flag")
-
-
-def reserved(bits: int) -> F:
-    return F("reserved", bits, "reserved")
-
-
-def text(name: str) -> F:
-    return F(name, 8, "text")
-
-
-SECTION_HEADER = (
-    u("table_id", 8),
-    flag("section_syntax_indicator"),
-    reserved(1),  # reserved_future_use
-    reserved(2),
-    u("section_length", 12),
-    u("transport_stream_id", 16),
-    reserved(2),
-    u("version_number", 5),
-    flag("current_next_indicator"),
-    u("section_number", 8),
-    u("last_section_number", 8),
-    u("original_network_id", 16),
-    reserved(8),  # reserved_future_use
-)
-
-SERVICE = (
-    u("service_id", 16),
-    reserved(6),  # reserved_future_use
-    flag("eit_schedule_flag"),
-    flag("eit_present_following_flag"),
-    u("running_status", 3),
-    flag("free_ca_mode"),
-    u("descriptors_loop_length", 12),
-)
-
-SERVICE_DESCRIPTOR = (
-    u("service_type", 8),
-    text("service_provider_name"),
-    text("service_name"),
-)
-
-
-# ----------------------------------------------------------------------------- the engine
-
-
-def unpack(layout: tuple[F, ...], data: bytes, pos: int, structure: str) -> tuple[dict, int]:
-    """Read ``layout`` from byte ``pos``: (values by name, byte position after it)."""
-    out: dict[str, Any] = {}
-    acc = nbits = 0
-    for f in layout:
-        if f.kind == "text":
-            if pos >= len(data):
-                raise TruncatedError("no length byte", structure=structure, field=f.name)
-            n = data[pos]
-            if pos + 1 + n > len(data):
-                raise TruncatedError(
-                    f"{n} bytes announced, {len(data) - pos - 1} left",
-                    structure=structure,
-                    field=f.name,
-                )
-            out[f.name] = decode_string(data[pos + 1 : pos + 1 + n])
-            pos += 1 + n
-            continue
-        while nbits < f.bits:
-            if pos >= len(data):
-                raise TruncatedError("section ends", structure=structure, field=f.name)
-            acc = (acc << 8) | data[pos]
-            pos += 1
-            nbits += 8
-        nbits -= f.bits
-        value = (acc >> nbits) & ((1 << f.bits) - 1)
-        acc &= (1 << nbits) - 1
-        if f.kind == "flag":
-            out[f.name] = bool(value)
-        elif f.kind == "u":
-            out[f.name] = value
-    return out, pos
-
-
-def pack(layout: tuple[F, ...], values: dict[str, Any], structure: str) -> bytes:
-    """Write ``layout`` with ``values`` (reserved bits all ones)."""
-    out = bytearray()
-    acc = nbits = 0
-    for f in layout:
-        if f.kind == "text":
-            raw = encode_string(values[f.name])
-            if len(raw) > 255:
-                raise InvalidFieldError(
-                    f"{len(raw)} bytes, at most 255", structure=structure, field=f.name
-                )
-            out += bytes([len(raw)]) + raw
-            continue
-        v = (1 << f.bits) - 1 if f.kind == "reserved" else int(values[f.name])
-        if not 0 <= v < 1 << f.bits:
-            raise InvalidFieldError(
-                f"{v} does not fit in {f.bits} bits", structure=structure, field=f.name
-            )
-        acc = (acc << f.bits) | v
-        nbits += f.bits
-        while nbits >= 8:
-            nbits -= 8
-            out.append((acc >> nbits) & 0xFF)
-        acc &= (1 << nbits) - 1
-    return bytes(out)
+SDT_NAME = "service_description_section"
 
 
 # ----------------------------------------------------------------------------- strings
@@ -219,12 +110,73 @@ def decode_string(raw: bytes) -> str:
     return raw[1:].decode("latin-1")
 
 
+# ----------------------------------------------------------------------------- declarations
+
+
+def _read_text(name: str) -> Callable[[Cursor, int, Getter], tuple]:
+    def read(cur: Cursor, end: int, get: Getter) -> tuple:
+        pos = cur.pos
+        if pos + 8 > end:
+            raise TruncatedError("no length byte", structure="service_descriptor", field=name)
+        n = cur.read_bytes(1)[0]
+        if cur.pos + 8 * n > end:
+            raise TruncatedError(
+                f"{n} bytes announced, {(end - cur.pos) // 8} left",
+                structure="service_descriptor",
+                field=name,
+            )
+        return (decode_string(cur.read_bytes(n)),)
+
+    return read
+
+
+def _write_text(name: str) -> Callable[[Writer, Getter], None]:
+    def write(w: Writer, get: Getter) -> None:
+        raw = encode_string(get(name))
+        if len(raw) > 255:
+            raise InvalidFieldError(
+                f"{len(raw)} bytes, at most 255", structure="service_descriptor", field=name
+            )
+        w.bits(len(raw), 8)
+        w.raw(raw)
+
+    return write
+
+
+def dvb_text(name: str) -> Custom:
+    """An 8-bit length, then that many bytes of a DVB string (Annex A), held as ``str``."""
+    return Custom((name,), _read_text(name), _write_text(name))
+
+
+def _read_descriptors(cur: Cursor, end: int, get: Getter) -> tuple:
+    n = get("descriptors_loop_length")
+    if cur.pos + 8 * n > end:
+        raise TruncatedError(
+            "descriptors_loop_length overruns the section",
+            structure=SDT_NAME,
+            field="descriptors_loop_length",
+        )
+    return (descriptor_loop(cur.read_bytes(n), SDT_NAME),)
+
+
+def _write_descriptors(w: Writer, get: Getter) -> None:
+    w.raw(descriptor_loop_bytes(get("descriptors")))
+
+
+# The descriptor loop a descriptors_loop_length (read before it) counts, as (tag, body) pairs.
+DESCRIPTOR_LOOP = Custom(("descriptors",), _read_descriptors, _write_descriptors, reads_names=True)
+
+
 # ----------------------------------------------------------------------------- the table
 
 
-@dataclass
-class ServiceDescriptor:
+# EN 300 468 §6.2.33 - service_descriptor() (descriptor_tag 0x48), after tag and length
+@structure
+class ServiceDescriptor(Struct):
     """service_descriptor (tag 0x48): service_type and the two names."""
+
+    NAME = "service_descriptor"
+    LAYOUT = (u("service_type", 8), dvb_text("service_provider_name"), dvb_text("service_name"))
 
     service_type: int = SERVICE_TYPE_DIGITAL_TV
     service_provider_name: str = ""
@@ -232,17 +184,29 @@ class ServiceDescriptor:
 
     @classmethod
     def parse(cls, body: bytes) -> ServiceDescriptor:
-        values, _ = unpack(SERVICE_DESCRIPTOR, body, 0, "service_descriptor")
-        return cls(**values)
+        return read_struct(cls, Cursor(body), 8 * len(body))
 
     def build(self) -> Descriptor:
         """As ``(descriptor_tag, body)``."""
-        return SERVICE_DESCRIPTOR_TAG, pack(SERVICE_DESCRIPTOR, vars(self), "service_descriptor")
+        return SERVICE_DESCRIPTOR_TAG, encode_struct(self)
 
 
-@dataclass
-class SdtService:
+# EN 300 468 §5.2.3, Table 5 - service_description_section(): one service of its loop
+@structure
+class SdtService(Struct):
     """One service of the SDT's loop; descriptors as ``(tag, body)``."""
+
+    NAME = SDT_NAME
+    LAYOUT = (
+        u("service_id", 16),
+        reserved(6),  # reserved_future_use
+        flag("eit_schedule_flag"),
+        flag("eit_present_following_flag"),
+        u("running_status", 3),
+        flag("free_ca_mode"),
+        count("descriptors_loop_length", 12),
+        DESCRIPTOR_LOOP,
+    )
 
     service_id: int
     eit_schedule_flag: bool = False
@@ -250,6 +214,10 @@ class SdtService:
     running_status: int = RUNNING
     free_ca_mode: bool = False
     descriptors: list[Descriptor] = field(default_factory=list)
+
+    @property
+    def descriptors_loop_length(self) -> int:
+        return sum(2 + len(body) for _, body in self.descriptors)
 
     @property
     def service_descriptor(self) -> ServiceDescriptor | None:
@@ -278,9 +246,28 @@ class SdtService:
         return replace(self, descriptors=descriptors)
 
 
-@dataclass
-class Sdt:
+# EN 300 468 §5.2.3, Table 5 - service_description_section(), CRC_32 aside
+@structure
+class Sdt(Struct):
     """service_description_section (EN 300 468 5.2.3)."""
+
+    NAME = SDT_NAME
+    LAYOUT = (
+        u("table_id", 8),
+        derived_flag("section_syntax_indicator"),
+        reserved(1),  # reserved_future_use
+        reserved(2),
+        count("section_length", 12),
+        u("transport_stream_id", 16),
+        reserved(2),
+        u("version_number", 5),
+        flag("current_next_indicator"),
+        u("section_number", 8),
+        u("last_section_number", 8),
+        u("original_network_id", 16),
+        reserved(8),  # reserved_future_use
+        Repeat("services", SdtService),
+    )
 
     transport_stream_id: int
     original_network_id: int
@@ -291,59 +278,29 @@ class Sdt:
     last_section_number: int = 0
     table_id: int = SDT_ACTUAL_TABLE_ID
 
-    NAME = "service_description_section"
+    @property
+    def section_syntax_indicator(self) -> bool:
+        return True
+
+    @property
+    def section_length(self) -> int:
+        """transport_stream_id .. reserved_future_use (8 bytes), the loop, CRC_32."""
+        return 8 + sum(5 + s.descriptors_loop_length for s in self.services) + 4
 
     @classmethod
     def parse(cls, section: bytes, *, verify_crc: bool = True) -> Sdt:
         """Parse one SDT section (raises StreamError / CrcError / TruncatedError)."""
-        name = cls.NAME
         tables = (SDT_ACTUAL_TABLE_ID, SDT_OTHER_TABLE_ID)
-        check_section(section, tables, name, verify_crc, min_length=15)
-        head, pos = unpack(SECTION_HEADER, section, 0, name)
-        end = len(section) - 4
-        services = []
-        while pos < end:
-            s, pos = unpack(SERVICE, section[:end], pos, name)
-            n = s.pop("descriptors_loop_length")
-            if pos + n > end:
-                raise TruncatedError(
-                    "descriptors_loop_length overruns the section",
-                    structure=name,
-                    field="descriptors_loop_length",
-                )
-            services.append(
-                SdtService(**s, descriptors=descriptor_loop(section[pos : pos + n], name))
-            )
-            pos += n
-        return cls(
-            transport_stream_id=head["transport_stream_id"],
-            original_network_id=head["original_network_id"],
-            services=services,
-            version_number=head["version_number"],
-            current_next_indicator=head["current_next_indicator"],
-            section_number=head["section_number"],
-            last_section_number=head["last_section_number"],
-            table_id=head["table_id"],
-        )
+        check_section(section, tables, SDT_NAME, verify_crc, min_length=15)
+        return read_struct(cls, Cursor(section), 8 * (len(section) - 4))
 
     def build(self) -> bytes:
         """The section bytes, CRC_32 included."""
-        loop = b""
-        for s in self.services:
-            d = descriptor_loop_bytes(s.descriptors)
-            values = vars(s) | {"descriptors_loop_length": len(d)}
-            loop += pack(SERVICE, values, self.NAME) + d
-        length = 8 + len(loop) + 4  # transport_stream_id .. reserved_future_use, loop, CRC
-        if length > 1021:
+        if self.section_length > 1021:
             raise StreamError(
-                f"SDT section of {length + 3} bytes exceeds 1024", structure=self.NAME
+                f"SDT section of {self.section_length + 3} bytes exceeds 1024", structure=SDT_NAME
             )
-        head = pack(
-            SECTION_HEADER,
-            vars(self) | {"section_syntax_indicator": True, "section_length": length},
-            self.NAME,
-        )
-        return with_crc(head + loop)
+        return with_crc(encode_struct(self))
 
     def named(self, name: str, provider: str = "") -> Sdt:
         """This SDT with every service named ``name`` by ``provider``."""
@@ -534,7 +491,7 @@ class ServiceNamer:
             return section  # another table on the PID (or a bad one): as it was
         try:
             sdt = Sdt.parse(section)
-        except StreamError as e:
+        except Scte35Error as e:  # CRC-valid but malformed (a loop overrunning, ...)
             log.debug("SDT section not parsed (%s): passed on", e)
             return section
         self.input_has_sdt = True
