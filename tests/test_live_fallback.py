@@ -70,6 +70,9 @@ def test_fallback_pushes_the_video_over_rtmp_and_never_shows_the_key(cued_ts: by
         finally:
             push.stop()
         reader.join(15)
+        deadline = time.monotonic() + 5  # nginx calls on_publish_done once the publish closed
+        while "done" not in [e.kind for e in server.events] and time.monotonic() < deadline:
+            time.sleep(0.05)
         events = [e.kind for e in server.events]
     assert push.failure() is None and push.process is not None
     assert push.process.returncode == 0, push.process.tail()

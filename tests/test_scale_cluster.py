@@ -122,7 +122,10 @@ def test_probe_many_keeps_every_source_and_reports_the_bad_ones(scheduler, captu
     assert src.loc[str(capture), "ranges"] == -(-capture.stat().st_size // split) >= 2
     assert src.loc[names[3], "ok"] == False  # noqa: E712 - a pandas cell
     assert "missing.ts" in src.loc[names[3], "failure"]
-    assert src[["ok"]].sum().item() == 3
+    # a text file is not MPEG-TS: named, per source, like a missing one
+    assert src.loc[names[2], "ok"] == False  # noqa: E712 - a pandas cell
+    assert "not MPEG-TS" in src.loc[names[2], "failure"]
+    assert src[["ok"]].sum().item() == 2
     # the split capture's rows are exactly its own probe()'s
     want = probe_tables(probe(capture, chunk_bytes=CHUNK), str(capture))
     for name in ("pids", "frames", "cues", "errors"):
@@ -131,7 +134,7 @@ def test_probe_many_keeps_every_source_and_reports_the_bad_ones(scheduler, captu
     errors = t["errors"]
     damaged = set(errors[errors["source"] == names[1]]["type"])
     assert {"sync_loss", "cc_error", "truncated_packet"} <= damaged
-    assert "leading_bytes" in set(errors[errors["source"] == names[2]]["type"])
+    assert list(errors[errors["source"] == names[2]]["type"]) == ["source_error"]
     missing = errors[errors["source"] == names[3]]
     assert list(missing["type"]) == ["source_error"]
 

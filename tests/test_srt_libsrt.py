@@ -16,9 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
 import pytest
-from live_helpers import PASSPHRASE, LossyHop, feed, strip_null_tail, udp_port
+from live_helpers import PASSPHRASE, LossyHop, feed, live_children, strip_null_tail, udp_port
 
 from scte35lab.live import srtlib
 from scte35lab.live.errors import (
@@ -411,7 +410,7 @@ def test_the_passphrase_is_in_no_argv_repr_or_log(caplog: pytest.LogCaptureFixtu
         sender.wait_connected(5)
         sender.write(b"".join(ts_messages(20)))
         rx.wait_messages(20, 3)
-        assert psutil.Process().children(recursive=True) == []
+        assert live_children() == []
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:
