@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scte35lab.analysis.fmp4 import is_fmp4_source, scan_fmp4
+from scte35lab.clock import PCR_HZ, PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import (
     NotTransportStreamError,
@@ -28,8 +29,7 @@ from scte35lab.errors import (
     UnfragmentedMp4Error,
 )
 from scte35lab.inputkind import InputKind, look, source_name
-from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
-from scte35lab.ts.scan import CHUNK_BYTES, PCR_HZ, VIDEO, Scanner, ScanResult
+from scte35lab.ts.scan import CHUNK_BYTES, VIDEO, Scanner, ScanResult
 
 log = logging.getLogger(__name__)
 
@@ -359,9 +359,9 @@ class Probe:
                 "offset": c.get("offset", np.zeros(0, dtype=np.int64)),
                 "pts": pd.array(np.where(pts >= 0, pts, 0), dtype="Int64"),
                 "dts": pd.array(np.where(dts >= 0, dts, 0), dtype="Int64"),
-                "pts_seconds": np.where(upts >= 0, upts / CLOCK, np.nan),
-                "dts_seconds": np.where(udts >= 0, udts / CLOCK, np.nan),
-                "stream_time": np.where(upts >= 0, (upts - z) / CLOCK, np.nan),
+                "pts_seconds": np.where(upts >= 0, upts / PTS_HZ, np.nan),
+                "dts_seconds": np.where(udts >= 0, udts / PTS_HZ, np.nan),
+                "stream_time": np.where(upts >= 0, (upts - z) / PTS_HZ, np.nan),
                 "size": c.get("size", np.zeros(0, dtype=np.int64)),
                 "keyframe": c.get("keyframe", np.zeros(0, dtype=bool)),
                 "random_access": c.get("random_access", np.zeros(0, dtype=bool)).astype(bool),
@@ -457,7 +457,7 @@ class Probe:
                 "arrival_pts": arrival,
                 "arrival_time": None
                 if arrival is None or zero is None
-                else pts_diff(arrival, zero) / CLOCK,
+                else pts_diff(arrival, zero) / PTS_HZ,
                 "pcr": pcr,
                 "pcr_seconds": None if pcr is None else pcr / PCR_HZ,
                 "pes_pts": cue["pes_pts"],
@@ -468,9 +468,9 @@ class Probe:
             if cue.get("splice_point") is not None:  # fMP4: the event's own presentation time
                 row["splice_point"] = cue["splice_point"]
             sp = row.get("splice_point")
-            row["splice_time"] = None if sp is None or zero is None else pts_diff(sp, zero) / CLOCK
+            row["splice_time"] = None if sp is None or zero is None else pts_diff(sp, zero) / PTS_HZ
             row["preroll"] = (
-                None if sp is None or arrival is None else pts_diff(sp, arrival) / CLOCK
+                None if sp is None or arrival is None else pts_diff(sp, arrival) / PTS_HZ
             )
             rows.append(row)
         cols = CUE_COLUMNS + (["decode_problems"] if self._lenient else [])
@@ -621,7 +621,7 @@ def _cue_fields(section: bytes, *, strict: bool = True) -> dict[str, Any]:
     out["splice_point"] = cue.splice_point
     bd = cue.break_duration
     out["break_duration"] = bd
-    out["break_duration_seconds"] = None if bd is None else bd / CLOCK
+    out["break_duration_seconds"] = None if bd is None else bd / PTS_HZ
     segs = cue.segmentation_descriptors
     seg = segs[0] if segs else None
     if seg is not None:
@@ -632,7 +632,7 @@ def _cue_fields(section: bytes, *, strict: bool = True) -> dict[str, Any]:
         out["upid"] = seg.upid_text or None
         if bd is None and seg.segmentation_duration is not None:
             out["break_duration"] = seg.segmentation_duration
-            out["break_duration_seconds"] = seg.segmentation_duration / CLOCK
+            out["break_duration_seconds"] = seg.segmentation_duration / PTS_HZ
     event = (
         cue.splice_event_id
         if cue.splice_event_id is not None

@@ -33,6 +33,7 @@ import pandas as pd
 
 from scte35lab.analysis import Probe, probe
 from scte35lab.analysis.fmp4 import file_sequences, is_fmp4_source
+from scte35lab.clock import PTS_HZ, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
 from scte35lab.manifest.dash import MPD_NS, _add_event_streams, _ffmpeg, _timeline, write_media
@@ -49,7 +50,6 @@ from scte35lab.mp4.write import (
     insert_emsg,
 )
 from scte35lab.ts.inject import inject
-from scte35lab.ts.pes import CLOCK, pts_diff
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def package_cmaf(
                 log.warning(
                     "cue splicing at %.3f s is before segment %d: emsg version 0 cannot time it "
                     "there (its delta is unsigned); not carried in that segment",
-                    (ev.splice - zero) / CLOCK,
+                    (ev.splice - zero) / PTS_HZ,
                     k + 1,
                 )
                 continue
@@ -232,12 +232,12 @@ def _row(k: int, start: int, c: _Cue, version: int | None, zero: int) -> dict:
     ev = c.event
     return {
         "segment": k + 1,
-        "segment_start": (start - zero) / CLOCK,
+        "segment_start": (start - zero) / PTS_HZ,
         "version": version,
         "id": c.id,
         "presentation_time": ev.splice,
-        "splice_time": (ev.splice - zero) / CLOCK,
-        "arrival_time": None if ev.arrival is None else (ev.arrival - zero) / CLOCK,
+        "splice_time": (ev.splice - zero) / PTS_HZ,
+        "arrival_time": None if ev.arrival is None else (ev.arrival - zero) / PTS_HZ,
         "event_duration": NO_DURATION if ev.duration is None else ev.duration,
         "command_name": ev.cue.command_name,
         "kind": ev.kind,
@@ -356,8 +356,8 @@ def _write_hls(
         writer.zero = zero
         for n, (t, d) in enumerate(_timeline(audio_tmpl), start=1):
             path = out / f"audio-{n:05d}.m4s"
-            start = t * CLOCK // scale
-            writer.add(Segment(n, path.read_bytes(), start, d * CLOCK // scale, True, False))
+            start = t * PTS_HZ // scale
+            writer.add(Segment(n, path.read_bytes(), start, d * PTS_HZ // scale, True, False))
         writer.close()
         lines.append(
             '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,'
@@ -365,7 +365,7 @@ def _write_hls(
         )
         audio_attr = ',AUDIO="audio"'
     total = sum(len(s.data) for s in segments)
-    seconds = max(sum(s.duration for s in segments) / CLOCK, 1e-3)
+    seconds = max(sum(s.duration for s in segments) / PTS_HZ, 1e-3)
     lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={int(total * 8 / seconds * 1.2)}{audio_attr}")
     lines.append("video.m3u8")
     master = out / master_name

@@ -26,12 +26,12 @@ from typing import Any
 import pandas as pd
 
 from scte35lab.analysis.probe import Probe
+from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
 from scte35lab.inputkind import require_ts
 from scte35lab.manifest.segment import Segmenter, classify
 from scte35lab.outfile import atomic_folder
-from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,8 @@ def _package(
         events.append(
             {
                 "presentation_time": t,
-                "time": t / CLOCK,
-                "stream_time": (t - zero) / CLOCK,
+                "time": t / PTS_HZ,
+                "stream_time": (t - zero) / PTS_HZ,
                 "duration": duration,
                 "kind": kind,
                 "event_id": event_id,
@@ -161,7 +161,7 @@ def write_media(
     if _starts_near_wrap(p):
         # FFmpeg's demuxer makes the timestamps before a wrap negative when a stream starts
         # within 60 s of 2**33; shifting by 2**33 gives back the unwrapped PTS timeline
-        base += ["-output_ts_offset", f"{PTS_WRAP / CLOCK:.6f}"]
+        base += ["-output_ts_offset", f"{PTS_WRAP / PTS_HZ:.6f}"]
     options = "movflags=+frag_discont"
     if timescale is not None:
         options += f":video_track_timescale={int(timescale)}"
@@ -265,7 +265,7 @@ def _assemble(out: Path, target: Path, starts: list[int], *, has_audio: bool) ->
     scale = int(tmpl.get("timescale"))
     first = int(tmpl.get("startNumber", "1"))
     gops = _timeline(tmpl)
-    bounds = sorted({s * scale // CLOCK for s in starts})
+    bounds = sorted({s * scale // PTS_HZ for s in starts})
     merged: list[tuple[int, int]] = []
     groups: list[list[int]] = []
     for k, (t, d) in enumerate(gops):
@@ -315,7 +315,7 @@ def _starts_near_wrap(p) -> bool:
     if not len(pts):
         return False
     first = int(pts.iloc[: min(len(pts), 200)].max())
-    return PTS_WRAP - first < 60 * CLOCK and bool((pts < first - PTS_WRAP // 2).any())
+    return PTS_WRAP - first < 60 * PTS_HZ and bool((pts < first - PTS_WRAP // 2).any())
 
 
 def _add_event_streams(mpd: Path, events: list[dict], schemes: list[str], zero: int) -> None:
@@ -328,7 +328,7 @@ def _add_event_streams(mpd: Path, events: list[dict], schemes: list[str], zero: 
     # presentation time zero = stream time zero (the first video PTS), for media and events
     for tmpl in period.iter(f"{{{MPD_NS}}}SegmentTemplate"):
         scale = int(tmpl.get("timescale", "1"))
-        tmpl.set("presentationTimeOffset", str(zero * scale // CLOCK))
+        tmpl.set("presentationTimeOffset", str(zero * scale // PTS_HZ))
     # EventStream comes before the AdaptationSets in a Period (ISO/IEC 23009-1 schema)
     first_set = next(
         (i for i, child in enumerate(period) if child.tag == f"{{{MPD_NS}}}AdaptationSet"),
@@ -339,7 +339,7 @@ def _add_event_streams(mpd: Path, events: list[dict], schemes: list[str], zero: 
             f"{{{MPD_NS}}}EventStream",
             {
                 "schemeIdUri": SCHEMES[name],
-                "timescale": str(CLOCK),
+                "timescale": str(PTS_HZ),
                 "presentationTimeOffset": str(zero),
             },
         )
