@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scte35lab.analysis.fmp4 import is_fmp4_source, scan_fmp4
-from scte35lab.clock import PCR_HZ, PTS_HZ, PTS_WRAP, pts_diff
+from scte35lab.clock import PCR_HZ, PCR_WRAP, PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import (
     NotTransportStreamError,
@@ -29,7 +29,9 @@ from scte35lab.errors import (
     UnfragmentedMp4Error,
 )
 from scte35lab.inputkind import InputKind, look, source_name
+from scte35lab.ts.cuecolumns import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
 from scte35lab.ts.scan import CHUNK_BYTES, VIDEO, Scanner, ScanResult
+from scte35lab.ts.streamzero import stream_zero
 
 log = logging.getLogger(__name__)
 
@@ -37,62 +39,6 @@ Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 PROGRESS_MIN_BYTES = 300 << 20
 
 _ROLES = ["video", "audio", "scte35", "psi", "null", "other"]
-
-
-# The columns of the cues table, in order (manifest readers give the same ones).
-CUE_COLUMNS = [
-    "packet",
-    "offset",
-    "pid",
-    "carriage",
-    "arrival_pts",
-    "arrival_time",
-    "pcr",
-    "pcr_seconds",
-    "pes_pts",
-    "splice_command_type",
-    "command_name",
-    "splice_event_id",
-    "out_of_network_indicator",
-    "pts_time",
-    "pts_adjustment",
-    "splice_point",
-    "splice_time",
-    "preroll",
-    "break_duration",
-    "break_duration_seconds",
-    "segmentation_type_id",
-    "segmentation_type_name",
-    "segmentation_event_id",
-    "segmentation_upid_type",
-    "upid",
-    "crc_ok",
-    "decode_error",
-    "base64",
-    "key",
-]
-# Columns of the cues table that may be absent: nullable integers, and seconds as floats.
-CUE_INT_COLUMNS = (
-    "arrival_pts",
-    "pcr",
-    "pes_pts",
-    "splice_command_type",
-    "splice_event_id",
-    "pts_time",
-    "pts_adjustment",
-    "splice_point",
-    "break_duration",
-    "segmentation_type_id",
-    "segmentation_event_id",
-    "segmentation_upid_type",
-)
-CUE_FLOAT_COLUMNS = (
-    "arrival_time",
-    "pcr_seconds",
-    "splice_time",
-    "preroll",
-    "break_duration_seconds",
-)
 
 
 def probe(
@@ -308,7 +254,7 @@ class Probe:
         for pid, val in r.pcr_value.items():
             if len(val) >= 2:
                 pk = r.pcr_packet[pid]
-                return int(pk[-1] - pk[0]), int((val[-1] - val[0]) % ((1 << 33) * 300))
+                return int(pk[-1] - pk[0]), int((val[-1] - val[0]) % PCR_WRAP)
         return None
 
     def _frames(self) -> pd.DataFrame:
@@ -320,16 +266,7 @@ class Probe:
         upts = np.full(len(pts), -1, dtype=np.int64)
         udts = np.full(len(dts), -1, dtype=np.int64)
         uniq = np.unique(pid).tolist()
-        # stream time zero: the first video frame with a PTS
-        zero = None
-        for p in uniq:
-            if info.get(p) is not None and info[p].role == VIDEO:
-                sel = np.flatnonzero((pid == p) & (pts >= 0))
-                if len(sel) and (zero is None or sel[0] < zero[0]):
-                    zero = (int(sel[0]), int(pts[sel[0]]))
-        if zero is None and (pts >= 0).any():
-            first = int(np.flatnonzero(pts >= 0)[0])
-            zero = (first, int(pts[first]))
+        zero = stream_zero(self._r)
         self.zero_pts = None if zero is None else zero[1]
         for p in uniq:
             sel = np.flatnonzero(pid == p)

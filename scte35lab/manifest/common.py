@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from scte35lab.analysis.probe import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
 from scte35lab.clock import PTS_HZ
 from scte35lab.cue import Cue
 from scte35lab.errors import CrcError, Scte35Error, StreamError
+from scte35lab.ts.cuecolumns import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
 
 log = logging.getLogger(__name__)
 

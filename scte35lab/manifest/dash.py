@@ -21,15 +21,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from scte35lab.analysis.probe import Probe
 from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
-from scte35lab.inputkind import require_ts
+from scte35lab.manifest.probed import ProbedCapture
 from scte35lab.manifest.segment import Segmenter, classify
 from scte35lab.outfile import atomic_folder
 
@@ -61,8 +59,18 @@ def _ffmpeg() -> str:
     return exe
 
 
-def package_dash(
+def check_schemes(schemes: Iterable[str]) -> list[str]:
+    """``schemes`` as a list, or ``ValueError`` naming those that are not DASH SCTE-35 schemes."""
+    chosen = list(schemes)
+    bad = [s for s in chosen if s not in SCHEMES]
+    if bad or not chosen:
+        raise ValueError(f"unknown DASH scheme(s) {bad}; use {sorted(SCHEMES)}")
+    return chosen
+
+
+def write_dash(
     src: str | os.PathLike,
+    p: ProbedCapture,
     out_dir: str | os.PathLike,
     *,
     segment: float = 2.0,
@@ -70,24 +78,16 @@ def package_dash(
     mpd: str = "manifest.mpd",
     timeout: float = 600.0,
 ) -> DashPackage:
-    """Package a TS capture as DASH (static MPD, fMP4) with its cues in EventStreams.
-
-    ``schemes``: ``"xml"`` for urn:scte:scte35:2013:xml, ``"xml+bin"`` for
-    urn:scte:scte35:2014:xml+bin, or both. Event times are splice PTS on the media timeline.
+    """Package the TS capture ``src``, already probed as ``p``, as DASH (static MPD, fMP4)
+    with its cues in EventStreams; :func:`scte35lab.manifest.package_dash` probes and calls
+    this.
 
     Built in a temporary sibling folder and moved into ``out_dir`` only when complete (into
     an existing folder: each file replaced atomically, the MPD last); a failure leaves
-    nothing behind. Input that is not MPEG-TS raises :class:`NotTransportStreamError`.
+    nothing behind.
     """
-    from scte35lab.analysis import probe
-
-    chosen = list(schemes)
-    bad = [s for s in chosen if s not in SCHEMES]
-    if bad or not chosen:
-        raise ValueError(f"unknown DASH scheme(s) {bad}; use {sorted(SCHEMES)}")
+    chosen = check_schemes(schemes)
     src = os.fspath(src)
-    require_ts(src)
-    p = probe(src, progress=False)
     with atomic_folder(out_dir) as work:
         events = _package(p, src, work, mpd, segment, chosen, timeout)
     frame = pd.DataFrame(events, columns=[c for c in (events[0] if events else {}) if c != "cue"])
@@ -95,7 +95,13 @@ def package_dash(
 
 
 def _package(
-    p: Any, src: str, out: Path, mpd: str, segment: float, chosen: list[str], timeout: float
+    p: ProbedCapture,
+    src: str,
+    out: Path,
+    mpd: str,
+    segment: float,
+    chosen: list[str],
+    timeout: float,
 ) -> list[dict]:
     """Segments and the MPD with its EventStreams, written into ``out``; the events."""
     target = write_media(src, out, p, segment=segment, mpd=mpd, timeout=timeout)
@@ -140,7 +146,7 @@ def _package(
 def write_media(
     src: str | os.PathLike,
     out_dir: str | os.PathLike,
-    p: Probe,
+    p: ProbedCapture,
     *,
     segment: float,
     mpd: str,

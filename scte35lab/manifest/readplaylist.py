@@ -22,11 +22,13 @@ from typing import Any
 
 import pandas as pd
 
-from scte35lab.clock import PTS_HZ, pts_diff
+from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import Scte35Error, StreamError
 from scte35lab.manifest.common import cue_fields, decode_payload, fetch, resolve, table
 from scte35lab.manifest.segment import classify
+from scte35lab.ts.scan import Scanner
+from scte35lab.ts.streamzero import stream_zero
 
 log = logging.getLogger(__name__)
 
@@ -208,15 +210,13 @@ def probe_playlist(path_or_url: str | os.PathLike, *, media: bool = True) -> pd.
 def _first_pts(pl: Playlist) -> int | None:
     if not pl.segments:
         return None
-    from scte35lab.analysis import probe
-
     try:
         data = fetch(resolve(pl.source, pl.segments[0].uri))
-        p = probe(data, progress=False)
+        zero = stream_zero(Scanner().scan(data))
     except (Scte35Error, OSError) as exc:
         log.warning("cannot read the first segment for PTS: %s", exc)
         return None
-    return p.zero_pts
+    return None if zero is None else zero[1]
 
 
 class _Reader:
@@ -489,7 +489,7 @@ class _Reader:
             self.warn(tag, p)
         extra: dict[str, Any] = {}
         if when is not None:
-            pts = round(when * PTS_HZ) % (1 << 33)
+            pts = round(when * PTS_HZ) % PTS_WRAP
             point = cue_fields(section).get("splice_point") if section is not None else None
             if section is None:
                 extra = {"pts_time": pts, "pts_adjustment": 0, "splice_point": pts}
