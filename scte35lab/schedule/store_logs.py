@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from scte35lab.redaction import redact
 from scte35lab.schedule.errors import StoreError
-from scte35lab.schedule.keys import (
-    redact,
-)
 from scte35lab.schedule.storedb import StoreDb, StreamRef, _epoch, _to_datetimes
 
 if TYPE_CHECKING:
