@@ -1,5 +1,5 @@
 """``scte35lab probe|verify --workers N | --scheduler ADDR [--parquet OUT/] FILES...``: many
-captures (or one huge one) on Dask. ``cli_probe`` and ``cli_inject`` add these options to
+captures (or one huge one) on Dask. ``cli.probe`` and ``cli.inject`` add these options to
 their parsers and hand the parsed arguments here (with their table writer) when more than
 one capture or a cluster is asked for."""
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from scte35lab import cli_scale
-from scte35lab.cli_probe import FORMATS, write_table
+from scte35lab.cli.common import FORMATS, write_table
+from scte35lab.cli.scale import add_options, verify_many_command, wanted
 from scte35lab.errors import CuesNotPlacedError, InputFormatError, StreamError
 
 
@@ -109,7 +109,7 @@ def add_parser(subparsers: Any) -> None:
         help="exit 0 when there is no cue to check (default: exit 1, nothing was proven)",
     )
     p.add_argument("--format", choices=FORMATS, default="table", help="table format")
-    cli_scale.add_options(p)
+    add_options(p)
     p.set_defaults(func=verify_command)
 
 
@@ -291,8 +291,8 @@ def verify_command(args: argparse.Namespace) -> int:
     """Run ``verify``; print the table and the summary line; exit 1 when a cue fails."""
     from scte35lab.analysis.verify import verify
 
-    if cli_scale.wanted(args):
-        return cli_scale.verify_many_command(args, write_table)
+    if wanted(args):
+        return verify_many_command(args, write_table)
     schedule = load_schedule(args.schedule) if args.schedule else None
     df = verify(args.file, preroll=args.preroll, schedule=schedule)
     for line in df.attrs.get("warnings", []):
