@@ -241,8 +241,8 @@ def _add(
         result.counts[pid_of[tid]] += int((s["track_id"] == tid).sum())
     result.packets += len(s["track_id"])
     scale = np.array([frag.tracks[t].timescale for t in s["track_id"].tolist()], dtype=np.int64)
-    pts90 = (s["pts"] * 90000 + scale // 2) // np.maximum(scale, 1)
-    dts90 = (s["decode"] * 90000 + scale // 2) // np.maximum(scale, 1)
+    pts90 = (s["pts"] * PTS_HZ + scale // 2) // np.maximum(scale, 1)
+    dts90 = (s["decode"] * PTS_HZ + scale // 2) // np.maximum(scale, 1)
     key = (s["flags"] & NON_SYNC) == 0
     roles = [frag.tracks[t].role for t in s["track_id"].tolist()]
     is_video = np.array([r == "video" for r in roles], dtype=bool)

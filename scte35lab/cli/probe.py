@@ -16,9 +16,11 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab.analysis import probe
 from scte35lab.cli.common import FORMATS, write_table
 from scte35lab.cli.scale import add_options, probe_many_command, wanted
 from scte35lab.errors import Scte35Error
+from scte35lab.manifest import probe_mpd, probe_playlist
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,6 @@ def _pid(text: str) -> int:
 
 def probe_command(args: argparse.Namespace) -> int:
     """Run ``probe`` for parsed ``args``; print the table; return the exit code."""
-    from scte35lab.analysis import probe
-
     if wanted(args):
         return probe_many_command(args, write_table)
     reader = _manifest_reader(args.file)
@@ -114,12 +114,8 @@ def _manifest_reader(target: str) -> Any:
     """``probe_playlist`` or ``probe_mpd`` when ``target`` names a manifest, else None."""
     path = target.split("?", 1)[0].split("#", 1)[0].lower()
     if path.endswith((".m3u8", ".m3u")):
-        from scte35lab.manifest import probe_playlist
-
         return probe_playlist
     if path.endswith(".mpd"):
-        from scte35lab.manifest import probe_mpd
-
         return probe_mpd
     return None
 

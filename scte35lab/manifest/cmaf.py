@@ -50,7 +50,7 @@ from scte35lab.mp4.write import (
 
 log = logging.getLogger(__name__)
 
-TIMESCALE = 90000  # the video track's, so that media time is PTS
+TIMESCALE = PTS_HZ  # the video track's, so that media time is PTS
 
 
 @dataclass
