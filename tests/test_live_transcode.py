@@ -271,3 +271,77 @@ def test_timestamps_are_kept_across_the_pts_wrap(tmp_path: Path, long_gop_ts: Pa
     assert first in set(video["pts"].astype(int))  # kept, not shifted near 0
     forced = (first + 4 * TICKS) % 2**33
     assert tc.forced == [forced] and forced in set(p.keyframes["pts"].astype(int))
+
+
+def test_obs_gone_8s_in_transcode_mode_the_slate_goes_out_and_pts_run_on(tmp_path: Path):
+    """MediaLive's input loss: the last frame (1 s), black (1 s), then the slate colour, with
+    timestamps going on; the return is an IDR; a cue inside the loss is missed then."""
+    import io
+    import itertools
+
+    import av
+    import numpy as np
+    from live_helpers import DatagramRecorder
+
+    from scte35lab import verify
+
+    port = udp_port()
+    rec = DatagramRecorder(port, passphrase=PASSPHRASE).start()
+    settings = "size=256x144,fps=25,bitrate=300k,preset=ultrafast,gop=2,loss_color=1E40AF"
+    sched = Schedule([AdBreak(16, 2, cue_id="in-loss"), AdBreak(30, 2, cue_id="after")])
+    p = Pipeline(
+        f"srt://127.0.0.1:{port}",
+        key="the-stream-key",
+        passphrase=PASSPHRASE,
+        rtmp_port=0,
+        transcode=settings,
+        schedule=sched,
+    )
+    try:
+        p.start()
+        for seconds in (12, 16):
+            obs = FFmpegTestSource(f"{p.ingest_url}/the-stream-key", duration=seconds).start()
+            obs.wait(seconds + 20)
+            obs.stop()
+            if seconds == 12:
+                time.sleep(8)  # OBS is away for 8 s
+        time.sleep(1)
+    finally:
+        p.stop()
+        time.sleep(0.5)  # the receiver writes out what it got within its latency
+        rec.stop()
+    kinds = [e.kind for e in p.events]
+    assert "input_lost" in kinds and kinds.count("ingest_resumed") == 1
+    assert "srt_down" not in kinds
+    states = {(r.cue_id, r.role): r.status for r in p.cues}
+    assert states[("in-loss", "out")] == "missed"
+    assert states[("after", "out")] == "delivered" and states[("after", "in")] == "delivered"
+    data = bytes(rec.data[: len(rec.data) // 188 * 188])
+    cap = probe(data)
+    # one video timeline, no gap: frames 40 ms apart all the way through the loss (up to
+    # the second ingest's end: stopping sends what is held at once)
+    zero = p.clock.started_at.timestamp()
+    end = [e.t - zero for e in p.events if e.kind == "ingest_ended"][-1] - 1
+    video = cap.frames[cap.frames["pid"] == cap.keyframes["pid"].iloc[0]]
+    t = np.sort([p.clock.seconds(int(x), near=20) for x in video["pts"]])
+    steps = np.diff(t[t < end])
+    assert len(video) > 25 * 30 and steps.max() <= 0.1, steps.max()
+    gaps = [b - a for a, b in itertools.pairwise(rec.times)]
+    assert max(gaps) < 1.0
+    # the cues after the return are on IDRs with their pre-roll
+    table = verify(cap)
+    after = table[table["splice_event_id"] == 2]
+    assert len(after) == 2 and after["ok"].all(), after
+    # what went out during the loss: black, then the slate colour (blue)
+    lost = next(e for e in p.events if e.kind == "input_lost").t - p.clock.started_at.timestamp()
+    colours = {}
+    with av.open(io.BytesIO(data), format="mpegts") as c:
+        for frame in c.decode(video=0):
+            t = p.clock.seconds(int(frame.pts), near=lost)
+            if lost + 1.3 < t < lost + 1.8 or lost + 3 < t < lost + 6:
+                rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+                colours.setdefault("black" if t < lost + 2 else "slate", []).append(rgb)
+    black = np.mean(colours["black"], axis=0)
+    slate = np.mean(colours["slate"], axis=0)
+    assert black.max() < 30, black
+    assert slate[2] > 150 and slate[0] < 60, slate  # #1E40AF: blue

@@ -30,6 +30,7 @@ from scte35lab.ts.inject import Placement
 log = logging.getLogger(__name__)
 
 AddCue = Callable[..., Placement]  # (cue, *, pts, immediate, label) -> Placement
+LOSS_LEAD_S = 0.5  # a cue due while the input is away is settled this much before its time
 
 
 class CueDesk:
@@ -132,6 +133,8 @@ class CueDesk:
             waiting = [r for r in self.ledger.records if r.status == "pending" and not r.copies]
             for r in waiting:
                 self.ledger.records.remove(r)
+        for r in waiting:  # (transcode mode goes on with the same injector: withdraw them)
+            self._cancel_in_injector(r.placement)
         by_key = {(pc.cue_id, pc.role): pc for pc in self._planned()} if self.schedule else {}
         again = 0
         for r in waiting:
@@ -143,7 +146,7 @@ class CueDesk:
                 pts = self.clock.pts(t)
                 cue = r.cue.with_splice_time((pts - r.cue.pts_adjustment) % PTS_WRAP)
             if t <= now_s:
-                r.status, r.error = "missed", "its splice point passed while the input was away"
+                r.status, r.error = "missed", "its splice point came while the input was away"
                 self.ledger.add(r)
                 self.settled(r)
                 continue
@@ -157,15 +160,16 @@ class CueDesk:
         self._event("schedule", f"{again} waiting cue(s) handed to the new ingest's injector")
 
     def due_while_away(self, rec: CueRecord) -> bool:
-        """While the input is away: has the cue's splice point passed in wall-clock time?
-        (Then no returning input can reach it: its frames would come after it.)"""
+        """While the input is away: has the cue's splice point come in wall-clock time (half
+        a second ahead)? No returning input can reach it then, and in transcode mode it is
+        withdrawn before the injector could splice it on the loss frames."""
         if self.input_away_since is None or self.clock is None:
             return False
         pts = rec.splice_pts if rec.splice_pts is not None else rec.requested_pts
         if pts is None or self.clock.started_at is None:
             return False
         now_s = self.now()
-        return now_s >= self.clock.seconds(pts, near=now_s)
+        return now_s >= self.clock.seconds(pts, near=now_s) - LOSS_LEAD_S
 
     def now(self) -> float:
         """Seconds of stream time now (wall clock since time zero)."""
@@ -321,8 +325,11 @@ class CueDesk:
         )
 
     def settled(self, rec: CueRecord) -> None:
-        """Say and store what became of a cue."""
+        """Say and store what became of a cue (one settled missed before it was placed is
+        withdrawn from the injector: what is said missed never goes out)."""
         rec.settled_at = time.time()
+        if rec.status == "missed" and rec.placement.status == "pending":
+            self._cancel_in_injector(rec.placement)
         pre = "" if rec.preroll is None else f", pre-roll {rec.preroll:.3f} s"
         how = {
             "delivered": "delivered: the distributor acknowledged it",

@@ -213,7 +213,7 @@ class CueLedger:
             if rec.placement.status == "cancelled":
                 return "cancelled", "withdrawn before it went out"
             if input_due is not None and input_due(rec):
-                return "missed", "not sent: its splice point passed while the input was away"
+                return "missed", "not sent: its splice point came while the input was away"
             if final:
                 if passed:
                     return "missed", "not sent before its splice point"

@@ -408,9 +408,15 @@ class Pipeline:
             if read is None:
                 continue
             self.ingest.sessions += 1
-            if self._drain is not None:  # the last session's held output goes out first
+            resumed = self._tc is not None and self._tc.holding
+            if self._drain is not None and not resumed:  # the held output goes out first
                 self._held_out.wait()
-            if self.ingest.sessions > 1:
+            if resumed:  # transcode: the new ingest goes on where the loss frames are
+                assert self._tc is not None
+                self._tc.resume()
+                if self._tc.last_pts is not None:
+                    self.desk.resume(self._tc.last_pts)
+            elif self.ingest.sessions > 1:
                 self.meter = StreamMeter()
                 self.ledger.new_input()
                 self._resume_clock = True
@@ -420,7 +426,7 @@ class Pipeline:
             if self._ingest_died:
                 self._ingest_died = False
                 self._event("ingest_restarted", "the ingest FFmpeg was restarted")
-            if self._tc is not None:
+            if self._tc is not None and not resumed:
                 self._tc.open()
             try:
                 while not self._stopping.is_set() and (data := read()):
@@ -434,11 +440,33 @@ class Pipeline:
             except Exception as exc:  # a bug or a bad stream must be said, not hang silently
                 log.exception("pipeline %s: ingest failed", self.stream)
                 self._event("error", f"ingest failed: {type(exc).__name__}: {exc}")
+            lost = not (self.ingest.once or self._stopping.is_set())
+            if self._tc is not None and lost and self._tc.hold():
+                self._input_lost()  # the transcoder keeps the stream going
+                continue
             if self._tc is not None:
                 self._tc.close()
-            if self.ingest.once or self._stopping.is_set():
+            if not lost:
                 break
             self._input_ended()
+
+    def _input_lost(self) -> None:
+        """Transcode mode's input loss: the encoder goes on with the last frame, black and
+        the slate; waiting cues wait; the publisher's leaving is told apart from a crash."""
+        self.desk.input_away_since = time.monotonic()
+        if self.ingest.publisher_on():
+            self._ingest_died = True
+            self._event(
+                "ingest_died",
+                "the ingest FFmpeg exited while the publisher is still on: nginx restarts it",
+            )
+        else:
+            self._event("ingest_ended", "ingest ended: waiting for the publisher")
+        assert self.transcode is not None
+        self._event(
+            "input_lost",
+            f"input lost since {time.strftime('%H:%M:%S')}: encoding {self.transcode.loss}",
+        )
 
     def _input_ended(self) -> None:
         """The ingest ended: what the injector holds goes out at its own pace (a burst would

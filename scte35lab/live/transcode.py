@@ -31,6 +31,8 @@ from typing import Any
 from scte35lab.clock import PTS_HZ as CLOCK
 from scte35lab.clock import PTS_WRAP, pts_diff
 from scte35lab.errors import ComponentError
+from scte35lab.live.avtracks import AudioTrack, VideoGrid
+from scte35lab.live.slate import LossFrames, rgb_of
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,11 @@ class TranscodeSettings:
     cbr: bool = False
     muxrate: int | None = None
     threads: int = 0
+    # input loss, as AWS Elemental MediaLive: the last frame, black, then a colour or image
+    repeat_frame_ms: int = 1000
+    black_frame_ms: int = 1000
+    loss_color: str = "000000"
+    loss_image: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("video_bitrate", "audio_bitrate", "muxrate"):  # "2500k" is fine here too
@@ -106,6 +113,14 @@ class TranscodeSettings:
             problems.append(f"audio_rate {self.audio_rate} is not an AAC rate")
         if not isinstance(self.threads, int) or self.threads < 0:
             problems.append(f"threads {self.threads!r} is not a count >= 0 (0: x264 chooses)")
+        for name in ("repeat_frame_ms", "black_frame_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                problems.append(f"{name} {value!r} is not a whole number of ms >= 0")
+        try:
+            rgb_of(self.loss_color)
+        except ComponentError as exc:
+            problems.append(str(exc))
         if self.audio_channels not in (1, 2):
             problems.append(f"audio_channels {self.audio_channels} is not 1 or 2")
         if self.muxrate is not None and self.muxrate < self.video_bitrate + self.audio_bitrate:
@@ -141,6 +156,15 @@ class TranscodeSettings:
             values[name] = _field_value(name, value.strip())
         return cls(**values)
 
+    @property
+    def loss(self) -> str:
+        """What goes out while the input is lost, in words."""
+        slate = f"the image {self.loss_image}" if self.loss_image else f"#{self.loss_color}"
+        return (
+            f"the last frame for {self.repeat_frame_ms} ms, black for {self.black_frame_ms} ms, "
+            f"then {slate}, with silence"
+        )
+
     def describe(self) -> str:
         size = "input size" if self.size is None else f"{self.size[0]}x{self.size[1]}"
         fps = "input rate" if self.fps is None else f"{self.fps:g} fps"
@@ -162,7 +186,7 @@ def _field_value(name: str, value: str) -> Any:
             return (int(w), int(h))
         if name in ("fps", "gop"):
             return float(Fraction(value))
-        if name in ("audio_rate", "audio_channels", "threads"):
+        if name in ("audio_rate", "audio_channels", "threads", "repeat_frame_ms", "black_frame_ms"):
             return int(value)
         if name == "cbr":
             return value.lower() in ("1", "true", "yes", "on")
@@ -236,6 +260,10 @@ class Transcoder:
         self.feed_timeout = feed_timeout
         self._reader = _QueueReader()
         self._writer = _Writer(on_output)
+        self._holding = threading.Event()  # the input ended; the stream goes on (loss frames)
+        self._next_input: queue.Queue[_QueueReader] = queue.Queue()
+        self._closing = threading.Event()
+        self.loss_phase: str | None = None  # repeat / black / slate while the input is lost
         self._targets: list[int] = []  # splice PTS (mod 2^33) still to get an IDR
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -282,12 +310,31 @@ class Transcoder:
         with self._lock:
             self._targets.append(pts % PTS_WRAP)
 
+    def hold(self) -> None:
+        """The input ended but the stream goes on: after what is buffered, the input-loss
+        frames (the last frame, black, the slate: see :mod:`scte35lab.live.slate`) are
+        encoded at real-time pace, timestamps going on, until :meth:`resume` or ``close``."""
+        self._holding.set()
+        with contextlib.suppress(queue.Full):
+            self._reader.q.put(_EOF, timeout=self.feed_timeout)
+
+    @property
+    def holding(self) -> bool:
+        return self._holding.is_set() and self.running
+
+    def resume(self) -> None:
+        """A new input follows the loss frames: its first frame is an IDR, and its
+        timestamps are moved on to continue the output's."""
+        self._reader = _QueueReader()
+        self._next_input.put(self._reader)
+
     def close(self, timeout: float = 10.0) -> bool:
         """End of input: encode what is buffered and write the last output; True when that
         took less than ``timeout`` s. Past it, whatever the thread still writes is dropped
         (never delivered late), and False says so."""
         if self._thread is None:
             return True
+        self._closing.set()
         deadline = time.monotonic() + timeout
         with contextlib.suppress(queue.Full):
             self._reader.q.put(_EOF, timeout=timeout)
@@ -335,11 +382,11 @@ class Transcoder:
             while not self._reader.closed:  # unblock a feeder waiting on a full queue
                 self._reader.read(1 << 20)
 
-    def _transcode(self) -> None:
+    def _open_input(self, reader: _QueueReader) -> Any:
         import av
 
         src = av.open(
-            self._reader,
+            reader,
             "r",
             format="mpegts",
             # the wrap is ours to unwrap: libavformat's own correction makes early PTS
@@ -350,11 +397,19 @@ class Transcoder:
                 "correct_ts_overflow": "0",
             },
         )
+        if not src.streams.video:
+            src.close()
+            raise ComponentError("the ingest has no video stream to transcode")
+        src.streams.video[0].codec_context.thread_type = "AUTO"  # decode beside encode
+        return src
+
+    def _transcode(self) -> None:
+        import av
+
+        src = self._open_input(self._reader)
+        out = None
         try:
-            if not src.streams.video:
-                raise ComponentError("the ingest has no video stream to transcode")
             vin = src.streams.video[0]
-            vin.codec_context.thread_type = "AUTO"  # frame threads: decode beside encode
             ain = src.streams.audio[0] if src.streams.audio else None
             out = av.open(
                 self._writer,
@@ -363,12 +418,30 @@ class Transcoder:
                 buffer_size=188 * 7 * 8,
                 options=self._mux_options(),
             )
-            try:
-                self._pipe(src, vin, ain, out)
-            finally:
-                out.close()
+            vout = self._video_stream(out, vin)
+            aout = self._audio_stream(out) if ain is not None else None
+            video = VideoGrid(self, vout, out, self.settings.fps, self.settings.size)
+            audio = AudioTrack(aout, out, self.settings) if aout is not None else None
+            self._wall_start = time.monotonic()
+            while True:
+                self._pipe(src, video, audio)
+                src.close()
+                src = None
+                reader = self._fill(video, audio) if self._holding.is_set() else None
+                if reader is None:
+                    break
+                src = self._open_input(reader)  # the input is back
+                video.rebase()
+                if audio is not None:
+                    audio.rebase()
+            video.finish()
+            if audio is not None:
+                audio.finish()
         finally:
-            src.close()
+            if src is not None:
+                src.close()
+            if out is not None:
+                out.close()
 
     def _mux_options(self) -> dict[str, str]:
         opts = {
@@ -411,15 +484,12 @@ class Transcoder:
         a.time_base = Fraction(1, s.audio_rate)
         return a
 
-    def _pipe(self, src: Any, vin: Any, ain: Any, out: Any) -> None:
+    def _pipe(self, src: Any, video: VideoGrid, audio: AudioTrack | None) -> None:
         import av
 
-        vout = self._video_stream(out, vin)
-        aout = self._audio_stream(out) if ain is not None else None
-        video = _VideoGrid(self, vout, out, self.settings.fps, self.settings.size)
-        audio = _AudioTrack(aout, out, self.settings) if aout is not None else None
+        vin = src.streams.video[0]
+        ain = src.streams.audio[0] if src.streams.audio and audio is not None else None
         streams = [vin] + ([ain] if ain is not None else [])
-        self._wall_start = time.monotonic()
         for packet in src.demux(*streams):
             try:
                 frames = packet.decode()
@@ -430,10 +500,43 @@ class Transcoder:
                 if packet.stream is vin:
                     video.push(frame)
                 elif audio is not None:
-                    audio.push(frame)
-        video.finish()
-        if audio is not None:
-            audio.finish()
+                    audio.push(frame, video.offset)
+
+    def _fill(self, video: VideoGrid, audio: AudioTrack | None) -> _QueueReader | None:
+        """Encode the input-loss frames at real-time pace until a new input comes (returned)
+        or the transcoder is closed (``None``)."""
+        s = self.settings
+        w, h = video.size_out
+        frames = LossFrames(
+            video.last,
+            w,
+            h,
+            repeat_frame_ms=s.repeat_frame_ms,
+            black_frame_ms=s.black_frame_ms,
+            color=s.loss_color,
+            image=s.loss_image,
+        )
+        period = 1 / video.rate
+        t0 = time.monotonic()
+        n = 0
+        try:
+            while not self._closing.is_set():
+                wait = max(0.0, t0 + n * period - time.monotonic())
+                try:
+                    reader = self._next_input.get(timeout=wait)
+                except queue.Empty:
+                    pass
+                else:
+                    self._holding.clear()
+                    return reader
+                self.loss_phase = frames.phase(n * period)
+                video.push_loss(frames.at(n * period))
+                if audio is not None:
+                    audio.push_silence(period, video.offset)
+                n += 1
+            return None
+        finally:
+            self.loss_phase = None
 
     def _take_target(self, pts: int) -> bool:
         """True when a requested splice point is at or up to a minute before this frame
@@ -445,147 +548,6 @@ class Transcoder:
             if due:
                 self._targets = [t for t in self._targets if t not in due]
         return bool(due)
-
-
-class _Unwrap:
-    """PTS made monotonic across the 2^33 wrap (the encoder wants growing timestamps)."""
-
-    def __init__(self) -> None:
-        self.last: int | None = None
-        self.wraps = 0
-
-    def __call__(self, pts: int) -> int:
-        u = pts + self.wraps * PTS_WRAP
-        if self.last is not None and u < self.last - PTS_WRAP // 2:
-            self.wraps += 1
-            u += PTS_WRAP
-        self.last = u
-        return u
-
-
-class _VideoGrid:
-    """Frames onto the output rate's grid (dropping or repeating), sized, and encoded with
-    the IDRs asked for."""
-
-    def __init__(
-        self,
-        tc: Transcoder,
-        stream: Any,
-        out: Any,
-        fps: float | None,
-        size: tuple[int, int] | None,
-    ) -> None:
-        self.tc, self.stream, self.out = tc, stream, out
-        self.fps = fps
-        self.size = size
-        from av.video.reformatter import VideoReformatter
-
-        self.first: int | None = None  # unwrapped PTS of the first frame
-        self._unwrap = _Unwrap()
-        self._scaler = VideoReformatter()  # keeps its scaler context from frame to frame
-        self.next_slot = 0
-
-    def push(self, frame: Any) -> None:
-        from av.video.frame import PictureType
-
-        if frame.pts is None:
-            return
-        tc = self.tc
-        tc.frames_in += 1
-        if tc.input_size is None:
-            tc.input_size = (frame.width, frame.height)
-        u = self._unwrap(int(frame.pts))
-        if self.first is None:
-            self.first = u
-            tc._media_start = u % PTS_WRAP
-        w, h = self.size or (frame.width, frame.height)
-        frame = self._scaler.reformat(frame, width=w, height=h, format="yuv420p", threads=2)
-        if self.fps is None:
-            slots = [u]
-        else:
-            slot = round((u - self.first) * self.fps / CLOCK)
-            if slot < self.next_slot:
-                tc.dropped += 1
-                return
-            slots = [
-                self.first + round(n * CLOCK / self.fps) for n in range(self.next_slot, slot + 1)
-            ]
-            tc.duplicated += len(slots) - 1
-            self.next_slot = slot + 1
-        for upts in slots:
-            frame.pts = upts
-            frame.time_base = Fraction(1, CLOCK)
-            pts = upts % PTS_WRAP
-            forced = tc._take_target(pts)
-            frame.pict_type = PictureType.I if forced else PictureType.NONE
-            if forced:
-                tc.forced.append(pts)
-            tc.last_pts = pts
-            self._encode(frame)
-
-    def _encode(self, frame: Any) -> None:
-        t0 = time.perf_counter()
-        packets = self.stream.encode(frame)
-        self.tc._encode_s += time.perf_counter() - t0
-        for p in packets:
-            self.out.mux(p)
-            self.tc.frames_out += 1
-
-    def finish(self) -> None:
-        for p in self.stream.encode(None):
-            self.out.mux(p)
-            self.tc.frames_out += 1
-
-
-class _AudioTrack:
-    """Audio resampled to the output rate and layout, re-encoded as AAC on the input's
-    timeline (re-anchored where the input jumps)."""
-
-    def __init__(self, stream: Any, out: Any, s: TranscodeSettings) -> None:
-        import av
-
-        self.stream, self.out = stream, out
-        self.rate = s.audio_rate
-        layout = "mono" if s.audio_channels == 1 else "stereo"
-        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=s.audio_rate)
-        self.fifo = av.AudioFifo()
-        self.next_sample: int | None = None  # output sample index (unwrapped) of the fifo head
-        self._unwrap = _Unwrap()
-
-    def push(self, frame: Any) -> None:
-        if frame.pts is None:
-            return
-        u = self._unwrap(round(frame.pts * frame.time_base * CLOCK))
-        start = u * self.rate // CLOCK
-        queued = self.fifo.samples
-        if self.next_sample is None or abs(start - (self.next_sample + queued)) > self.rate // 10:
-            if queued:  # the input jumped: less than one AAC frame is left; let it go
-                self.fifo.read(queued)
-            self.next_sample = start
-        for rf in self.resampler.resample(frame):
-            rf.pts = None
-            self.fifo.write(rf)
-        self._drain()
-
-    def _drain(self) -> None:
-        size = self.stream.codec_context.frame_size or 1024
-        while self.fifo.samples >= size:
-            f = self.fifo.read(size)
-            f.pts = self.next_sample
-            f.time_base = Fraction(1, self.rate)
-            assert self.next_sample is not None
-            self.next_sample += f.samples
-            for p in self.stream.encode(f):
-                self.out.mux(p)
-
-    def finish(self) -> None:
-        for rf in self.resampler.resample(None):
-            rf.pts = None
-            self.fifo.write(rf)
-        if self.next_sample is not None:
-            self._drain()
-        for p in self.stream.encode(None):
-            self.out.mux(p)
 
 
 def settings_from(value: TranscodeSettings | dict[str, Any] | str | None) -> TranscodeSettings:

@@ -56,6 +56,34 @@ class TranscodeSlot:
             self._tc = tc
         tc.start()
 
+    @property
+    def holding(self) -> bool:
+        """The input was lost and the transcoder is encoding the loss frames."""
+        tc = self._tc
+        return tc is not None and tc.holding
+
+    def hold(self) -> bool:
+        """The ingest ended: keep the output going with the input-loss frames (see
+        :mod:`scte35lab.live.slate`); ``False`` (and closed) when there is no working
+        transcoder to do it."""
+        tc = self._tc
+        if tc is None or not tc.running or tc.error is not None or tc.last_pts is None:
+            self.close()
+            return False
+        tc.hold()
+        return True
+
+    def resume(self) -> None:
+        """A returning ingest goes on where the loss frames are, from an IDR."""
+        assert self._tc is not None
+        self._failures = 0
+        self._tc.resume()
+
+    @property
+    def loss_phase(self) -> str | None:
+        tc = self._tc
+        return None if tc is None else tc.loss_phase
+
     def force_idr(self, pts: int) -> None:
         tc = self._tc
         if tc is not None:

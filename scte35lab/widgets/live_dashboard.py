@@ -418,6 +418,12 @@ class LiveDashboard(widgets.VBox):
             f"<span class='s35-event' style='color:{color}'>{stamp} "
             f"{html.escape(event.kind)}: {html.escape(event.message)}</span>"
         )
+        # a pipeline started or stopped elsewhere (a cell, the CLI): the desk follows it
+        if event.kind == "start" and self.state == "idle":
+            self._t0 = time.monotonic()
+            self._set_state("live")
+        elif event.kind == "stop" and self.state == "live":
+            self._set_state("stopped")
         if event.kind.startswith("cue") or event.kind == "stop":
             self._dirty.set()
 
