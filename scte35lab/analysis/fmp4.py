@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.cue.crc import crc32_mpeg2
 from scte35lab.errors import Scte35Error, StreamError
@@ -35,7 +36,6 @@ from scte35lab.mp4.read import (
     is_iso_bmff,
     read_fragmented,
 )
-from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 from scte35lab.ts.scan import PidInfo, ScanResult
 
 MPD_NS = "{urn:mpeg:dash:schema:mpd:2011}"
@@ -241,8 +241,8 @@ def _add(
         result.counts[pid_of[tid]] += int((s["track_id"] == tid).sum())
     result.packets += len(s["track_id"])
     scale = np.array([frag.tracks[t].timescale for t in s["track_id"].tolist()], dtype=np.int64)
-    pts90 = (s["pts"] * 90000 + scale // 2) // np.maximum(scale, 1)
-    dts90 = (s["decode"] * 90000 + scale // 2) // np.maximum(scale, 1)
+    pts90 = (s["pts"] * PTS_HZ + scale // 2) // np.maximum(scale, 1)
+    dts90 = (s["decode"] * PTS_HZ + scale // 2) // np.maximum(scale, 1)
     key = (s["flags"] & NON_SYNC) == 0
     roles = [frag.tracks[t].role for t in s["track_id"].tolist()]
     is_video = np.array([r == "video" for r in roles], dtype=bool)
@@ -306,7 +306,7 @@ def _check_time(
             "pid": pid,
             "detail": (
                 f"{msg.carriage} presentation time {msg.time % PTS_WRAP} is not the section's "
-                f"splice point {point} ({pts_diff(msg.time % PTS_WRAP, point) / CLOCK:+.3f} s)"
+                f"splice point {point} ({pts_diff(msg.time % PTS_WRAP, point) / PTS_HZ:+.3f} s)"
             ),
         }
     )

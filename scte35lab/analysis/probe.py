@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scte35lab.analysis.fmp4 import is_fmp4_source, scan_fmp4
+from scte35lab.clock import PCR_HZ, PCR_WRAP, PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import (
     NotTransportStreamError,
@@ -28,8 +29,9 @@ from scte35lab.errors import (
     UnfragmentedMp4Error,
 )
 from scte35lab.inputkind import InputKind, look, source_name
-from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
-from scte35lab.ts.scan import CHUNK_BYTES, PCR_HZ, VIDEO, Scanner, ScanResult
+from scte35lab.ts.cuecolumns import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
+from scte35lab.ts.scan import CHUNK_BYTES, VIDEO, Scanner, ScanResult
+from scte35lab.ts.streamzero import stream_zero
 
 log = logging.getLogger(__name__)
 
@@ -37,62 +39,6 @@ Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 PROGRESS_MIN_BYTES = 300 << 20
 
 _ROLES = ["video", "audio", "scte35", "psi", "null", "other"]
-
-
-# The columns of the cues table, in order (manifest readers give the same ones).
-CUE_COLUMNS = [
-    "packet",
-    "offset",
-    "pid",
-    "carriage",
-    "arrival_pts",
-    "arrival_time",
-    "pcr",
-    "pcr_seconds",
-    "pes_pts",
-    "splice_command_type",
-    "command_name",
-    "splice_event_id",
-    "out_of_network_indicator",
-    "pts_time",
-    "pts_adjustment",
-    "splice_point",
-    "splice_time",
-    "preroll",
-    "break_duration",
-    "break_duration_seconds",
-    "segmentation_type_id",
-    "segmentation_type_name",
-    "segmentation_event_id",
-    "segmentation_upid_type",
-    "upid",
-    "crc_ok",
-    "decode_error",
-    "base64",
-    "key",
-]
-# Columns of the cues table that may be absent: nullable integers, and seconds as floats.
-CUE_INT_COLUMNS = (
-    "arrival_pts",
-    "pcr",
-    "pes_pts",
-    "splice_command_type",
-    "splice_event_id",
-    "pts_time",
-    "pts_adjustment",
-    "splice_point",
-    "break_duration",
-    "segmentation_type_id",
-    "segmentation_event_id",
-    "segmentation_upid_type",
-)
-CUE_FLOAT_COLUMNS = (
-    "arrival_time",
-    "pcr_seconds",
-    "splice_time",
-    "preroll",
-    "break_duration_seconds",
-)
 
 
 def probe(
@@ -308,7 +254,7 @@ class Probe:
         for pid, val in r.pcr_value.items():
             if len(val) >= 2:
                 pk = r.pcr_packet[pid]
-                return int(pk[-1] - pk[0]), int((val[-1] - val[0]) % ((1 << 33) * 300))
+                return int(pk[-1] - pk[0]), int((val[-1] - val[0]) % PCR_WRAP)
         return None
 
     def _frames(self) -> pd.DataFrame:
@@ -320,16 +266,7 @@ class Probe:
         upts = np.full(len(pts), -1, dtype=np.int64)
         udts = np.full(len(dts), -1, dtype=np.int64)
         uniq = np.unique(pid).tolist()
-        # stream time zero: the first video frame with a PTS
-        zero = None
-        for p in uniq:
-            if info.get(p) is not None and info[p].role == VIDEO:
-                sel = np.flatnonzero((pid == p) & (pts >= 0))
-                if len(sel) and (zero is None or sel[0] < zero[0]):
-                    zero = (int(sel[0]), int(pts[sel[0]]))
-        if zero is None and (pts >= 0).any():
-            first = int(np.flatnonzero(pts >= 0)[0])
-            zero = (first, int(pts[first]))
+        zero = stream_zero(self._r)
         self.zero_pts = None if zero is None else zero[1]
         for p in uniq:
             sel = np.flatnonzero(pid == p)
@@ -359,9 +296,9 @@ class Probe:
                 "offset": c.get("offset", np.zeros(0, dtype=np.int64)),
                 "pts": pd.array(np.where(pts >= 0, pts, 0), dtype="Int64"),
                 "dts": pd.array(np.where(dts >= 0, dts, 0), dtype="Int64"),
-                "pts_seconds": np.where(upts >= 0, upts / CLOCK, np.nan),
-                "dts_seconds": np.where(udts >= 0, udts / CLOCK, np.nan),
-                "stream_time": np.where(upts >= 0, (upts - z) / CLOCK, np.nan),
+                "pts_seconds": np.where(upts >= 0, upts / PTS_HZ, np.nan),
+                "dts_seconds": np.where(udts >= 0, udts / PTS_HZ, np.nan),
+                "stream_time": np.where(upts >= 0, (upts - z) / PTS_HZ, np.nan),
                 "size": c.get("size", np.zeros(0, dtype=np.int64)),
                 "keyframe": c.get("keyframe", np.zeros(0, dtype=bool)),
                 "random_access": c.get("random_access", np.zeros(0, dtype=bool)).astype(bool),
@@ -457,7 +394,7 @@ class Probe:
                 "arrival_pts": arrival,
                 "arrival_time": None
                 if arrival is None or zero is None
-                else pts_diff(arrival, zero) / CLOCK,
+                else pts_diff(arrival, zero) / PTS_HZ,
                 "pcr": pcr,
                 "pcr_seconds": None if pcr is None else pcr / PCR_HZ,
                 "pes_pts": cue["pes_pts"],
@@ -468,9 +405,9 @@ class Probe:
             if cue.get("splice_point") is not None:  # fMP4: the event's own presentation time
                 row["splice_point"] = cue["splice_point"]
             sp = row.get("splice_point")
-            row["splice_time"] = None if sp is None or zero is None else pts_diff(sp, zero) / CLOCK
+            row["splice_time"] = None if sp is None or zero is None else pts_diff(sp, zero) / PTS_HZ
             row["preroll"] = (
-                None if sp is None or arrival is None else pts_diff(sp, arrival) / CLOCK
+                None if sp is None or arrival is None else pts_diff(sp, arrival) / PTS_HZ
             )
             rows.append(row)
         cols = CUE_COLUMNS + (["decode_problems"] if self._lenient else [])
@@ -621,7 +558,7 @@ def _cue_fields(section: bytes, *, strict: bool = True) -> dict[str, Any]:
     out["splice_point"] = cue.splice_point
     bd = cue.break_duration
     out["break_duration"] = bd
-    out["break_duration_seconds"] = None if bd is None else bd / CLOCK
+    out["break_duration_seconds"] = None if bd is None else bd / PTS_HZ
     segs = cue.segmentation_descriptors
     seg = segs[0] if segs else None
     if seg is not None:
@@ -632,7 +569,7 @@ def _cue_fields(section: bytes, *, strict: bool = True) -> dict[str, Any]:
         out["upid"] = seg.upid_text or None
         if bd is None and seg.segmentation_duration is not None:
             out["break_duration"] = seg.segmentation_duration
-            out["break_duration_seconds"] = seg.segmentation_duration / CLOCK
+            out["break_duration_seconds"] = seg.segmentation_duration / PTS_HZ
     event = (
         cue.splice_event_id
         if cue.splice_event_id is not None

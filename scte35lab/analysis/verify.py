@@ -34,8 +34,8 @@ import pandas as pd
 
 from scte35lab.analysis.probe import Probe, probe
 from scte35lab.analysis.verify_manifest import is_manifest, verify_manifest
+from scte35lab.clock import PTS_HZ, PTS_MASK, PTS_WRAP, pts_diff
 from scte35lab.cue.tables import END_OF
-from scte35lab.ts.pes import CLOCK, PTS_MASK, PTS_WRAP, pts_diff
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ class _Context:
             v = f[(f["pid"] == vpid) & f["pts"].notna()]
             pts = v["pts"].to_numpy(dtype=np.int64)
             key = v["keyframe"].to_numpy(dtype=bool)
-            upts = np.round(v["pts_seconds"].to_numpy() * CLOCK).astype(np.int64)
+            upts = np.round(v["pts_seconds"].to_numpy() * PTS_HZ).astype(np.int64)
             order = np.sort(np.unique(upts))
             step = int(np.median(np.diff(order))) if len(order) > 1 else 3600
             last = int(pts[int(np.argmax(upts))]) if len(pts) else 0
@@ -225,7 +225,7 @@ class _Context:
     def seconds(self, pts: int | None) -> float | None:
         if pts is None or self.zero is None:
             return None
-        return pts_diff(pts, self.zero) / CLOCK
+        return pts_diff(pts, self.zero) / PTS_HZ
 
 
 def _int(v: Any) -> int | None:
@@ -327,13 +327,13 @@ def _cue_row(g: pd.DataFrame, ctx: _Context, preroll: float) -> dict[str, Any]:
     after = [a for a in arrivals if a is not None and pts_diff(a, sp) >= 0]
     row["sends_after_splice"] = len(after)
     if arrivals[0] is not None:
-        row["preroll"] = pts_diff(sp, arrivals[0]) / CLOCK
+        row["preroll"] = pts_diff(sp, arrivals[0]) / PTS_HZ
     elif ctx.zero is not None:
-        row["preroll"] = pts_diff(sp, ctx.zero) / CLOCK  # sent before the first frame
+        row["preroll"] = pts_diff(sp, ctx.zero) / PTS_HZ  # sent before the first frame
     pcr = _int(first["pcr"])
     if pcr is not None:
-        row["preroll_pcr"] = pts_diff(sp, (pcr // 300) & PTS_MASK) / CLOCK
-    if row["preroll"] is not None and row["preroll"] < preroll - 0.5 / CLOCK:
+        row["preroll_pcr"] = pts_diff(sp, (pcr // 300) & PTS_MASK) / PTS_HZ
+    if row["preroll"] is not None and row["preroll"] < preroll - 0.5 / PTS_HZ:
         reasons.append("late")
         detail.append(
             f"first arrives {row['preroll']:.3f} s before its splice point < {preroll:g} s"
@@ -397,7 +397,7 @@ def _pair(rows: list[dict[str, Any]], ctx: _Context) -> None:
         if partner is not None:
             j, q = partner
             used.add(j)
-            actual = pts_diff(q["splice_point"], r["splice_point"]) / CLOCK
+            actual = pts_diff(q["splice_point"], r["splice_point"]) / PTS_HZ
             for a, b in ((r, q), (q, r)):
                 a["paired"] = True
                 a["pair_splice_time"] = b["splice_time"]
@@ -405,7 +405,7 @@ def _pair(rows: list[dict[str, Any]], ctx: _Context) -> None:
             signalled = r["break_duration_signalled"]
             if signalled is not None and not pd.isna(signalled):
                 tl = ctx.timeline(r["pid"])
-                frame = (tl[2] if tl else 3600) / CLOCK
+                frame = (tl[2] if tl else 3600) / PTS_HZ
                 if abs(actual - signalled) > frame + 1e-9:
                     r["_reasons"].append("duration_mismatch")
                     r["_detail"].append(
@@ -432,7 +432,7 @@ def _schedule_rows(rows: list[dict[str, Any]], schedule: Any, ctx: _Context) -> 
     tl = next(iter(ctx.timelines.values()), None)
     for brk in schedule.breaks if hasattr(schedule, "breaks") else schedule:
         for kind, at in (("out", brk.start), ("in", brk.end)):
-            want = (ctx.zero + round(at * CLOCK)) % PTS_WRAP
+            want = (ctx.zero + round(at * PTS_HZ)) % PTS_WRAP
             expect = want
             if tl is not None and len(tl[0]):
                 d = ((tl[0] - want + (1 << 32)) & PTS_MASK) - (1 << 32)

@@ -13,6 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab.manifest.readmpd import probe_mpd
+from scte35lab.manifest.readplaylist import probe_playlist
+
 TOLERANCE = 0.0015  # seconds: manifests carry milliseconds
 
 MANIFEST_REASONS = (
@@ -59,7 +62,6 @@ def read_manifest(source: Any) -> pd.DataFrame:
     """The cue rows of a manifest path or URL (or ``source`` itself when it is a table)."""
     if isinstance(source, pd.DataFrame):
         return source
-    from scte35lab.manifest import probe_mpd, probe_playlist
 
     path = os.fspath(source)
     return (

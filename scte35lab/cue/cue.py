@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scte35lab.clock import PTS_HZ, PTS_WRAP
 from scte35lab.cue.commands import (
     SpliceCommand,
     SpliceInsert,
@@ -29,8 +30,9 @@ from scte35lab.cue.validation import validate_cue
 from scte35lab.cue.xmlform import cue_from_xml, cue_to_xml
 from scte35lab.errors import InvalidFieldError
 
-PTS_MODULUS = 1 << 33
-TICKS_PER_SECOND = 90_000
+# the clock under the names scte35lab.cue has always exported
+TICKS_PER_SECOND = PTS_HZ
+PTS_MODULUS = PTS_WRAP
 
 # segment kind -> its start segmentation_type_id (the end is the next id)
 SEGMENT_KINDS = {

@@ -12,6 +12,7 @@ import uuid
 from functools import cache
 from typing import Any
 
+from scte35lab.clock import PTS_HZ
 from scte35lab.cue.commands import COMMANDS, SpliceCommand, UnknownCommand, command_type_of
 from scte35lab.cue.descriptors import (
     DESCRIPTORS,
@@ -152,7 +153,7 @@ def struct_to_dict(obj: Struct) -> dict[str, Any]:
         else:
             out[name] = v
         if name in TICK_FIELDS and isinstance(v, int):
-            out[f"{name}_seconds"] = round(v / 90000, 6)
+            out[f"{name}_seconds"] = round(v / PTS_HZ, 6)
     if obj.reserved_bits():
         out["reserved_bits"] = dict(obj.reserved_bits())
     return out
@@ -206,7 +207,7 @@ def cue_to_dict(cue: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"table_id": 0xFC}
     for key in HEADER_KEYS:
         out[key] = getattr(cue, key)
-    out["pts_adjustment_seconds"] = round(cue.pts_adjustment / 90000, 6)
+    out["pts_adjustment_seconds"] = round(cue.pts_adjustment / PTS_HZ, 6)
     if cue.splice_command_length is not None:
         out["splice_command_length"] = cue.splice_command_length
     if cue.encrypted_packet:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from scte35lab.cue.shape import CueShape
 from scte35lab.errors import Scte35Error
-
-if TYPE_CHECKING:
-    from scte35lab.cue.cue import Cue
 
 _STYLE = (
     "border-collapse:collapse;font-family:monospace;font-size:12px;text-align:left;margin:2px 0"
@@ -34,7 +32,7 @@ def _table(d: dict[str, Any]) -> str:
     return f"<table style='{_STYLE}'>{rows}</table>"
 
 
-def cue_html(cue: Cue) -> str:
+def cue_html(cue: CueShape) -> str:
     """The decoded tree of ``cue`` with its base64 on top."""
     try:
         b64 = cue.to_base64()

@@ -7,7 +7,7 @@ encrypted part (kept as bytes) and CRC_32.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from scte35lab.cue.commands import (
     COMMANDS,
@@ -41,6 +41,7 @@ from scte35lab.cue.layout import (
     write_struct,
 )
 from scte35lab.cue.problems import Problem
+from scte35lab.cue.shape import CueShape
 from scte35lab.cue.tables import CUEI
 from scte35lab.errors import (
     CrcError,
@@ -50,8 +51,8 @@ from scte35lab.errors import (
     TruncatedError,
 )
 
-if TYPE_CHECKING:
-    from scte35lab.cue.cue import Cue
+# whatever cue type checked() is given, it gives back
+C = TypeVar("C", bound=CueShape)
 
 LEGACY_COMMAND_LENGTH = 0xFFF
 HEADER_BYTES = 14  # table_id .. splice_command_type
@@ -432,7 +433,7 @@ def _undecoded_descriptor(
     return UndecodedDescriptor(tag, CUEI, data[body >> 3 : end >> 3], decoded)
 
 
-def checked(cue: Cue, *, encodes: bool = True) -> Cue:
+def checked(cue: C, *, encodes: bool = True) -> C:
     """``cue`` if every value in it fits where the section puts it (and, with ``encodes``, it
     encodes); otherwise ``InvalidFieldError`` naming the field. Values are checked where they
     enter: dicts and XML (which must give a cue that encodes) and builders (whose cues
@@ -508,7 +509,7 @@ def _check_descriptor_frame(d: SpliceDescriptor) -> None:
         _check_bytes(d.extra_bytes, d.NAME, "extra_bytes")
 
 
-def encode_section(cue: Cue) -> bytes:
+def encode_section(cue: CueShape) -> bytes:
     """The bytes of ``cue`` as a splice_info_section, lengths and CRC_32 computed."""
     if cue.encrypted_packet:
         if cue.encrypted_data is None:

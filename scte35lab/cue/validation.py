@@ -7,10 +7,10 @@ splice times that can be acted on, descriptors that agree with each other).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from scte35lab.clock import PTS_WRAP
 from scte35lab.cue.commands import SpliceInsert, TimeSignal
 from scte35lab.cue.descriptors import DtmfDescriptor, SegmentationDescriptor
+from scte35lab.cue.shape import CueShape
 from scte35lab.cue.tables import (
     DURATION_EXPECTED_TYPES,
     SEGMENTATION_TYPES,
@@ -20,14 +20,10 @@ from scte35lab.cue.tables import (
 from scte35lab.cue.upids import FIXED_LENGTHS, upid_bytes
 from scte35lab.errors import Scte35Error
 
-if TYPE_CHECKING:
-    from scte35lab.cue.cue import Cue
-
-PTS_LIMIT = 1 << 33
 DTMF_CHARS = set("0123456789*#")
 
 
-def validate_cue(cue: Cue) -> list[str]:
+def validate_cue(cue: CueShape) -> list[str]:
     """Every problem found in ``cue``; an empty list means none."""
     problems: list[str] = [f"decoded leniently: {p}" for p in cue.problems]
     if cue.stuffing_dropped:
@@ -39,7 +35,7 @@ def validate_cue(cue: Cue) -> list[str]:
         cue.encode()
     except Scte35Error as exc:
         problems.append(f"cannot be encoded: {exc}")
-    if not 0 <= cue.pts_adjustment < PTS_LIMIT:
+    if not 0 <= cue.pts_adjustment < PTS_WRAP:
         problems.append(f"pts_adjustment {cue.pts_adjustment} is beyond 33 bits")
     if cue.encrypted_packet:
         problems.append("encrypted section: its command and descriptors cannot be checked")
@@ -50,7 +46,7 @@ def validate_cue(cue: Cue) -> list[str]:
     if isinstance(cmd, TimeSignal):
         if cmd.splice_time.pts_time is None:
             problems.append("time_signal has no pts_time: receivers treat it as immediate")
-        elif not 0 <= cmd.splice_time.pts_time < PTS_LIMIT:
+        elif not 0 <= cmd.splice_time.pts_time < PTS_WRAP:
             problems.append(f"splice_time.pts_time {cmd.splice_time.pts_time} is beyond 33 bits")
     seen: dict[tuple[int, int], SegmentationDescriptor] = {}
     for d in cue.descriptors:
@@ -88,7 +84,7 @@ def _splice_insert_problems(cmd: SpliceInsert) -> list[str]:
                 out.append("splice_insert in program mode needs a splice_time unless immediate")
             elif cmd.splice_time.pts_time is None:
                 out.append("splice_insert splice_time has no pts_time (time_specified_flag 0)")
-            elif not 0 <= cmd.splice_time.pts_time < PTS_LIMIT:
+            elif not 0 <= cmd.splice_time.pts_time < PTS_WRAP:
                 out.append(f"splice_time.pts_time {cmd.splice_time.pts_time} is beyond 33 bits")
     else:
         if not cmd.components:

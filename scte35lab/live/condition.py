@@ -34,12 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scte35lab.clock import PTS_HZ as CLOCK
+from scte35lab.clock import PTS_WRAP, pts_diff
 from scte35lab.errors import ComponentError, CuesNotPlacedError, StreamError
 from scte35lab.inputkind import require_ts
 from scte35lab.live.errors import ToolMissingError
 from scte35lab.outfile import atomic_path
 from scte35lab.ts.inject import CueInput, Injector
-from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 from scte35lab.ts.scan import VIDEO, Scanner
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scte35lab.clock import PTS_HZ as CLOCK
+from scte35lab.clock import PTS_WRAP
 from scte35lab.cue import TICKS_PER_SECOND, Cue
 from scte35lab.errors import ComponentError
 from scte35lab.live.ledger import CueLedger, CueRecord
 from scte35lab.schedule import AdBreak, EventIdAllocator, Schedule, Store, StreamClock
 from scte35lab.ts.inject import Placement
-from scte35lab.ts.pes import CLOCK, PTS_WRAP
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, urlsplit
 from scte35lab.errors import ComponentError
 from scte35lab.live.process import ManagedProcess, find_tool
 from scte35lab.live.srt import TsPipeWriter, start_fed
-from scte35lab.schedule.keys import REDACTED
+from scte35lab.redaction import REDACTED
 
 log = logging.getLogger(__name__)
 

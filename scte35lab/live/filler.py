@@ -16,9 +16,9 @@ from collections import deque
 
 import numpy as np
 
-from scte35lab.ts.packets import NULL_PID, PCR_WRAP, TS_PACKET_SIZE, packet_table
+from scte35lab.clock import PCR_HZ, PCR_WRAP
+from scte35lab.ts.packets import NULL_PID, TS_PACKET_SIZE, packet_table
 
-PCR_HZ = 27_000_000
 PCR_EVERY_S = 0.04  # TR 101 290's limit: a PCR at least every 40 ms
 PSI_EVERY_S = 0.5
 NULL_PACKET = bytes([0x47, 0x1F, 0xFF, 0x10]) + b"\xff" * 184

@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from scte35lab.clock import PTS_HZ as CLOCK
+from scte35lab.clock import pts_diff
 from scte35lab.cue import Cue
 from scte35lab.ts.inject import Placement
-from scte35lab.ts.pes import CLOCK, pts_diff
 from scte35lab.ts.sections import SectionAssembler
 
 FINAL_STATES = ("delivered", "late", "unconfirmed", "written", "missed", "cancelled")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scte35lab.ts.packets import PCR_WRAP, TS_PACKET_SIZE, packet_table
+from scte35lab.clock import PCR_HZ, PCR_WRAP
+from scte35lab.ts.packets import TS_PACKET_SIZE, packet_table
 
-PCR_HZ = 27_000_000
 CHUNK = 7 * TS_PACKET_SIZE  # one SRT payload: the paced output is as smooth as SRT sends it
 
 

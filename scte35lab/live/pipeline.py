@@ -55,8 +55,8 @@ from scte35lab.live.srt import SrtEndpoint
 from scte35lab.live.srtout import Outage, SrtOutput
 from scte35lab.live.transcode import TranscodeSettings
 from scte35lab.live.transcoding import DRAIN_S, TranscodeSlot
+from scte35lab.redaction import redact
 from scte35lab.schedule import Schedule, Store, StreamClock
-from scte35lab.schedule.keys import redact
 from scte35lab.schedule.store import ANALYTICS_COLUMNS
 from scte35lab.ts.chain import Chain, Tap
 from scte35lab.ts.inject import Injector

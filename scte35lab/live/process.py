@@ -27,7 +27,7 @@ from typing import IO, Any
 import psutil
 
 from scte35lab.live.errors import ProcessExitedError, ToolMissingError
-from scte35lab.schedule.keys import REDACTED, redact
+from scte35lab.redaction import REDACTED, redact
 
 log = logging.getLogger(__name__)
 

@@ -48,6 +48,7 @@ from scte35lab.live.errors import (
     SrtUrlError,
 )
 from scte35lab.live.process import ManagedProcess, find_tool
+from scte35lab.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -302,8 +303,6 @@ class SrtEndpoint:
 
 
 def _scrub(url: str) -> str:
-    from scte35lab.schedule.keys import redact
-
     return redact(url)
 
 

@@ -28,14 +28,14 @@ from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 from typing import Any
 
+from scte35lab.clock import PTS_HZ as CLOCK
+from scte35lab.clock import PTS_WRAP, pts_diff
 from scte35lab.errors import ComponentError
 from scte35lab.live.avtracks import AudioTrack, VideoGrid
 from scte35lab.live.slate import LossFrames, rgb_of
-from scte35lab.ts.pes import PTS_WRAP, pts_diff
 
 log = logging.getLogger(__name__)
 
-CLOCK = 90_000
 TARGET_WINDOW = 60 * CLOCK  # how far past its splice point a frame still takes the IDR
 _EOF = b""
 PRESETS = (

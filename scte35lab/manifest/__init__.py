@@ -9,8 +9,9 @@ shaped like ``probe(...).cues``.
 
 from __future__ import annotations
 
-from scte35lab.manifest.cmaf import CmafPackage, cmaf_to_ts, package_cmaf
-from scte35lab.manifest.dash import DashPackage, package_dash
+from scte35lab.manifest.capture import cmaf_to_ts, package_cmaf, package_dash
+from scte35lab.manifest.cmaf import CmafPackage
+from scte35lab.manifest.dash import DashPackage
 from scte35lab.manifest.hls import HlsLive, HlsPackage, package_hls
 from scte35lab.manifest.readmpd import probe_mpd
 from scte35lab.manifest.readplaylist import probe_playlist

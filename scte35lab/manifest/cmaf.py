@@ -13,8 +13,9 @@ duration; ``id`` is the event id, made unique where an out and its in share one 
 takes two messages with one id as one event). The MPD signals ``InbandEventStream``; the HLS
 playlists keep ``#EXT-X-DATERANGE`` for the same cues.
 
-:func:`cmaf_to_ts` goes the other way: the media remuxed to TS, and the sections carried in
-``emsg`` boxes or an event track injected unchanged on a SCTE-35 PID.
+:func:`scte35lab.manifest.capture.cmaf_to_ts` goes the other way: the media remuxed to TS,
+and the sections carried in ``emsg`` boxes or an event track injected unchanged on a SCTE-35
+PID.
 """
 
 from __future__ import annotations
@@ -23,20 +24,18 @@ import base64
 import copy
 import logging
 import os
-import subprocess
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from scte35lab.analysis import Probe, probe
-from scte35lab.analysis.fmp4 import file_sequences, is_fmp4_source
+from scte35lab.clock import PTS_HZ, pts_diff
 from scte35lab.cue import Cue
-from scte35lab.errors import ComponentError, Scte35Error, StreamError
-from scte35lab.manifest.dash import MPD_NS, _add_event_streams, _ffmpeg, _timeline, write_media
+from scte35lab.errors import ComponentError, Scte35Error
+from scte35lab.manifest.dash import MPD_NS, _add_event_streams, _timeline, write_media
 from scte35lab.manifest.hls import TAGS, HlsWriter
+from scte35lab.manifest.probed import ProbedCapture
 from scte35lab.manifest.segment import CueEvent, Segment, classify
 from scte35lab.mp4 import boxes as bx
 from scte35lab.mp4.write import (
@@ -48,12 +47,10 @@ from scte35lab.mp4.write import (
     event_track_segment,
     insert_emsg,
 )
-from scte35lab.ts.inject import inject
-from scte35lab.ts.pes import CLOCK, pts_diff
 
 log = logging.getLogger(__name__)
 
-TIMESCALE = 90000  # the video track's, so that media time is PTS
+TIMESCALE = PTS_HZ  # the video track's, so that media time is PTS
 
 
 @dataclass
@@ -74,8 +71,20 @@ class _Cue:
     id: int
 
 
-def package_cmaf(
+def check_cmaf_options(emsg_version: int, emsg_boxes: bool, event_track: bool, hls_tags) -> None:
+    """``ValueError`` naming the first of :func:`write_cmaf`'s options that cannot work."""
+    if emsg_version not in (0, 1):
+        raise ValueError(f"emsg_version must be 0 or 1, got {emsg_version!r}")
+    if not emsg_boxes and not event_track:
+        raise ValueError("nothing would carry the cues: set emsg_boxes or event_track")
+    unknown = set(hls_tags) - set(TAGS)
+    if unknown:
+        raise ValueError(f"unknown HLS cue tag style(s) {sorted(unknown)}; use {TAGS}")
+
+
+def write_cmaf(
     src: str | os.PathLike,
+    p: ProbedCapture,
     out_dir: str | os.PathLike,
     *,
     segment: float = 2.0,
@@ -87,22 +96,17 @@ def package_cmaf(
     playlist: str = "master.m3u8",
     timeout: float = 600.0,
 ) -> CmafPackage:
-    """Package a TS capture as CMAF with its cues as ``emsg`` boxes (version ``emsg_version``,
-    1 or 0) and/or, with ``event_track=True``, an ISO/IEC 23001-18 event message track.
+    """Package the TS capture ``src``, already probed as ``p``, as CMAF with its cues as
+    ``emsg`` boxes (version ``emsg_version``, 1 or 0) and/or, with ``event_track=True``, an
+    ISO/IEC 23001-18 event message track; :func:`scte35lab.manifest.package_cmaf` probes and
+    calls this.
 
     Writes ``init-video.m4s`` / ``video-NNNNN.m4s`` (and audio, and ``init-event.m4s`` /
     ``event-NNNNN.m4s``), ``manifest.mpd`` with ``InbandEventStream``, and ``video.m3u8`` (plus
     ``audio.m3u8`` and ``master.m3u8``) with ``#EXT-X-DATERANGE`` for the same cues.
     """
-    if emsg_version not in (0, 1):
-        raise ValueError(f"emsg_version must be 0 or 1, got {emsg_version!r}")
-    if not emsg_boxes and not event_track:
-        raise ValueError("nothing would carry the cues: set emsg_boxes or event_track")
-    unknown = set(hls_tags) - set(TAGS)
-    if unknown:
-        raise ValueError(f"unknown HLS cue tag style(s) {sorted(unknown)}; use {TAGS}")
+    check_cmaf_options(emsg_version, emsg_boxes, event_track, hls_tags)
     src = os.fspath(src)
-    p = probe(src, progress=False)
     out = Path(out_dir)
     target = write_media(
         src, out, p, segment=segment, mpd=mpd, timeout=timeout, timescale=TIMESCALE
@@ -132,7 +136,7 @@ def package_cmaf(
                 log.warning(
                     "cue splicing at %.3f s is before segment %d: emsg version 0 cannot time it "
                     "there (its delta is unsigned); not carried in that segment",
-                    (ev.splice - zero) / CLOCK,
+                    (ev.splice - zero) / PTS_HZ,
                     k + 1,
                 )
                 continue
@@ -180,7 +184,7 @@ def package_cmaf(
     return CmafPackage(mpd=target, playlist=master, events=events)
 
 
-def _cues(p: Probe, zero: int) -> list[_Cue]:
+def _cues(p: ProbedCapture, zero: int) -> list[_Cue]:
     """Each distinct cue once, with its first arrival and splice point on the unwrapped
     timeline, and an emsg id (the event id; a fresh one when that id is taken)."""
     out: list[_Cue] = []
@@ -232,12 +236,12 @@ def _row(k: int, start: int, c: _Cue, version: int | None, zero: int) -> dict:
     ev = c.event
     return {
         "segment": k + 1,
-        "segment_start": (start - zero) / CLOCK,
+        "segment_start": (start - zero) / PTS_HZ,
         "version": version,
         "id": c.id,
         "presentation_time": ev.splice,
-        "splice_time": (ev.splice - zero) / CLOCK,
-        "arrival_time": None if ev.arrival is None else (ev.arrival - zero) / CLOCK,
+        "splice_time": (ev.splice - zero) / PTS_HZ,
+        "arrival_time": None if ev.arrival is None else (ev.arrival - zero) / PTS_HZ,
         "event_duration": NO_DURATION if ev.duration is None else ev.duration,
         "command_name": ev.cue.command_name,
         "kind": ev.kind,
@@ -356,8 +360,8 @@ def _write_hls(
         writer.zero = zero
         for n, (t, d) in enumerate(_timeline(audio_tmpl), start=1):
             path = out / f"audio-{n:05d}.m4s"
-            start = t * CLOCK // scale
-            writer.add(Segment(n, path.read_bytes(), start, d * CLOCK // scale, True, False))
+            start = t * PTS_HZ // scale
+            writer.add(Segment(n, path.read_bytes(), start, d * PTS_HZ // scale, True, False))
         writer.close()
         lines.append(
             '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,'
@@ -365,59 +369,9 @@ def _write_hls(
         )
         audio_attr = ',AUDIO="audio"'
     total = sum(len(s.data) for s in segments)
-    seconds = max(sum(s.duration for s in segments) / CLOCK, 1e-3)
+    seconds = max(sum(s.duration for s in segments) / PTS_HZ, 1e-3)
     lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={int(total * 8 / seconds * 1.2)}{audio_attr}")
     lines.append("video.m3u8")
     master = out / master_name
     master.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return master
-
-
-def cmaf_to_ts(
-    source: str | os.PathLike | list,
-    dst: str | os.PathLike,
-    *,
-    preroll: float = 4.0,
-    repeat_every: float | None = 1.0,
-    timeout: float = 600.0,
-) -> pd.DataFrame:
-    """Turn CMAF back into TS: remux its media (FFmpeg, timestamps kept) and inject every
-    distinct SCTE-35 section its ``emsg`` boxes / event track carry, unchanged, on a SCTE-35
-    PID at its own splice point (``preroll`` ahead, repeated every ``repeat_every`` s).
-
-    ``source`` is anything ``probe()`` reads as fMP4 (MPD, playlist, segment list).
-    Returns :func:`scte35lab.inject`'s table, one row per cue.
-    """
-    if not is_fmp4_source(source):
-        raise StreamError(f"{source!r} is not fragmented MP4 (or a manifest of it)")
-    p = probe(source)
-    groups, _ = file_sequences(source)
-    sections = list(dict.fromkeys(base64.b64decode(b) for b in p.cues[p.cues["crc_ok"]]["base64"]))
-    cues = [Cue.decode(s) for s in sections]
-    roles = {int(r.pid) // 256: str(r.role) for r in p.pids.itertuples()}
-    with tempfile.TemporaryDirectory(prefix="cmaf2ts-") as tmp:
-        cmd = [_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-copyts"]
-        maps: list[str] = []
-        for n, parts in enumerate(groups):
-            if roles.get(n) not in ("video", "audio"):
-                continue  # event message tracks: their cues are injected below
-            path = Path(tmp) / f"track{n}.mp4"
-            with open(path, "wb") as f:
-                for part in parts:
-                    f.write(part)
-            cmd += ["-i", str(path)]
-            maps += ["-map", f"{len(maps) // 2}:0"]
-        if not maps:
-            raise StreamError(f"{source!r}: no audio or video track to remux")
-        remux = Path(tmp) / "remux.ts"
-        cmd += [*maps, "-c", "copy", "-muxdelay", "0", "-muxpreload", "0", "-pcr_period", "20"]
-        cmd += ["-f", "mpegts"]
-        cmd.append(str(remux))
-        try:
-            run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise ComponentError(f"ffmpeg remux took longer than {timeout:g} s") from exc
-        if run.returncode != 0:
-            tail = " | ".join((run.stderr or "").strip().splitlines()[-3:])
-            raise ComponentError(f"ffmpeg remux failed ({run.returncode}): {tail}")
-        return inject(remux, dst, cues, preroll=preroll, repeat_every=repeat_every)

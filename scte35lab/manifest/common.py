@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from scte35lab.analysis.probe import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
+from scte35lab.clock import PTS_HZ
 from scte35lab.cue import Cue
 from scte35lab.errors import CrcError, Scte35Error, StreamError
-from scte35lab.ts.pes import CLOCK
+from scte35lab.ts.cuecolumns import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def cue_fields(section: bytes | None) -> dict[str, Any]:
         if duration is None:
             duration = seg.segmentation_duration
     out["break_duration"] = duration
-    out["break_duration_seconds"] = None if duration is None else duration / CLOCK
+    out["break_duration_seconds"] = None if duration is None else duration / PTS_HZ
     event = (
         cue.splice_event_id
         if cue.splice_event_id is not None

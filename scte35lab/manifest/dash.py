@@ -21,17 +21,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from scte35lab.analysis.probe import Probe
+from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error, StreamError
-from scte35lab.inputkind import require_ts
+from scte35lab.manifest.probed import ProbedCapture
 from scte35lab.manifest.segment import Segmenter, classify
 from scte35lab.outfile import atomic_folder
-from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +59,18 @@ def _ffmpeg() -> str:
     return exe
 
 
-def package_dash(
+def check_schemes(schemes: Iterable[str]) -> list[str]:
+    """``schemes`` as a list, or ``ValueError`` naming those that are not DASH SCTE-35 schemes."""
+    chosen = list(schemes)
+    bad = [s for s in chosen if s not in SCHEMES]
+    if bad or not chosen:
+        raise ValueError(f"unknown DASH scheme(s) {bad}; use {sorted(SCHEMES)}")
+    return chosen
+
+
+def write_dash(
     src: str | os.PathLike,
+    p: ProbedCapture,
     out_dir: str | os.PathLike,
     *,
     segment: float = 2.0,
@@ -70,24 +78,16 @@ def package_dash(
     mpd: str = "manifest.mpd",
     timeout: float = 600.0,
 ) -> DashPackage:
-    """Package a TS capture as DASH (static MPD, fMP4) with its cues in EventStreams.
-
-    ``schemes``: ``"xml"`` for urn:scte:scte35:2013:xml, ``"xml+bin"`` for
-    urn:scte:scte35:2014:xml+bin, or both. Event times are splice PTS on the media timeline.
+    """Package the TS capture ``src``, already probed as ``p``, as DASH (static MPD, fMP4)
+    with its cues in EventStreams; :func:`scte35lab.manifest.package_dash` probes and calls
+    this.
 
     Built in a temporary sibling folder and moved into ``out_dir`` only when complete (into
     an existing folder: each file replaced atomically, the MPD last); a failure leaves
-    nothing behind. Input that is not MPEG-TS raises :class:`NotTransportStreamError`.
+    nothing behind.
     """
-    from scte35lab.analysis import probe
-
-    chosen = list(schemes)
-    bad = [s for s in chosen if s not in SCHEMES]
-    if bad or not chosen:
-        raise ValueError(f"unknown DASH scheme(s) {bad}; use {sorted(SCHEMES)}")
+    chosen = check_schemes(schemes)
     src = os.fspath(src)
-    require_ts(src)
-    p = probe(src, progress=False)
     with atomic_folder(out_dir) as work:
         events = _package(p, src, work, mpd, segment, chosen, timeout)
     frame = pd.DataFrame(events, columns=[c for c in (events[0] if events else {}) if c != "cue"])
@@ -95,7 +95,13 @@ def package_dash(
 
 
 def _package(
-    p: Any, src: str, out: Path, mpd: str, segment: float, chosen: list[str], timeout: float
+    p: ProbedCapture,
+    src: str,
+    out: Path,
+    mpd: str,
+    segment: float,
+    chosen: list[str],
+    timeout: float,
 ) -> list[dict]:
     """Segments and the MPD with its EventStreams, written into ``out``; the events."""
     target = write_media(src, out, p, segment=segment, mpd=mpd, timeout=timeout)
@@ -122,8 +128,8 @@ def _package(
         events.append(
             {
                 "presentation_time": t,
-                "time": t / CLOCK,
-                "stream_time": (t - zero) / CLOCK,
+                "time": t / PTS_HZ,
+                "stream_time": (t - zero) / PTS_HZ,
                 "duration": duration,
                 "kind": kind,
                 "event_id": event_id,
@@ -140,7 +146,7 @@ def _package(
 def write_media(
     src: str | os.PathLike,
     out_dir: str | os.PathLike,
-    p: Probe,
+    p: ProbedCapture,
     *,
     segment: float,
     mpd: str,
@@ -161,7 +167,7 @@ def write_media(
     if _starts_near_wrap(p):
         # FFmpeg's demuxer makes the timestamps before a wrap negative when a stream starts
         # within 60 s of 2**33; shifting by 2**33 gives back the unwrapped PTS timeline
-        base += ["-output_ts_offset", f"{PTS_WRAP / CLOCK:.6f}"]
+        base += ["-output_ts_offset", f"{PTS_WRAP / PTS_HZ:.6f}"]
     options = "movflags=+frag_discont"
     if timescale is not None:
         options += f":video_track_timescale={int(timescale)}"
@@ -265,7 +271,7 @@ def _assemble(out: Path, target: Path, starts: list[int], *, has_audio: bool) ->
     scale = int(tmpl.get("timescale"))
     first = int(tmpl.get("startNumber", "1"))
     gops = _timeline(tmpl)
-    bounds = sorted({s * scale // CLOCK for s in starts})
+    bounds = sorted({s * scale // PTS_HZ for s in starts})
     merged: list[tuple[int, int]] = []
     groups: list[list[int]] = []
     for k, (t, d) in enumerate(gops):
@@ -315,7 +321,7 @@ def _starts_near_wrap(p) -> bool:
     if not len(pts):
         return False
     first = int(pts.iloc[: min(len(pts), 200)].max())
-    return PTS_WRAP - first < 60 * CLOCK and bool((pts < first - PTS_WRAP // 2).any())
+    return PTS_WRAP - first < 60 * PTS_HZ and bool((pts < first - PTS_WRAP // 2).any())
 
 
 def _add_event_streams(mpd: Path, events: list[dict], schemes: list[str], zero: int) -> None:
@@ -328,7 +334,7 @@ def _add_event_streams(mpd: Path, events: list[dict], schemes: list[str], zero: 
     # presentation time zero = stream time zero (the first video PTS), for media and events
     for tmpl in period.iter(f"{{{MPD_NS}}}SegmentTemplate"):
         scale = int(tmpl.get("timescale", "1"))
-        tmpl.set("presentationTimeOffset", str(zero * scale // CLOCK))
+        tmpl.set("presentationTimeOffset", str(zero * scale // PTS_HZ))
     # EventStream comes before the AdaptationSets in a Period (ISO/IEC 23009-1 schema)
     first_set = next(
         (i for i, child in enumerate(period) if child.tag == f"{{{MPD_NS}}}AdaptationSet"),
@@ -339,7 +345,7 @@ def _add_event_streams(mpd: Path, events: list[dict], schemes: list[str], zero: 
             f"{{{MPD_NS}}}EventStream",
             {
                 "schemeIdUri": SCHEMES[name],
-                "timescale": str(CLOCK),
+                "timescale": str(PTS_HZ),
                 "presentationTimeOffset": str(zero),
             },
         )

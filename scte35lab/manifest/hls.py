@@ -26,11 +26,11 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from scte35lab.clock import PTS_HZ
 from scte35lab.errors import StreamError
 from scte35lab.inputkind import require_ts
 from scte35lab.manifest.segment import CueEvent, Segment, Segmenter
 from scte35lab.outfile import atomic_file, atomic_folder
-from scte35lab.ts.pes import CLOCK
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def format_date(when: datetime) -> str:
 
 
 def _seconds(ticks: int) -> str:
-    return f"{ticks / CLOCK:.3f}"
+    return f"{ticks / PTS_HZ:.3f}"
 
 
 @dataclass
@@ -133,7 +133,7 @@ class HlsWriter:
             base = EPOCH + timedelta(milliseconds=zero // 90)
         else:
             base = self._anchor if self._anchor.tzinfo else self._anchor.replace(tzinfo=UTC)
-        return base + timedelta(microseconds=(ticks - zero) * 1_000_000 // CLOCK)
+        return base + timedelta(microseconds=(ticks - zero) * 1_000_000 // PTS_HZ)
 
     # ---------------------------------------------------------------- input
 
@@ -192,7 +192,7 @@ class HlsWriter:
                 "uri": uri,
                 "start_pts": segment.start,
                 "start_time": self._time(segment.start),
-                "duration": segment.duration / CLOCK,
+                "duration": segment.duration / PTS_HZ,
                 "bytes": len(segment.data),
                 "independent": segment.independent,
                 "forced_cut": segment.forced,
@@ -205,7 +205,7 @@ class HlsWriter:
             self.write_playlist(final=False)
 
     def _time(self, ticks: int) -> float:
-        return (ticks - (self.zero or 0)) / CLOCK
+        return (ticks - (self.zero or 0)) / PTS_HZ
 
     def _cue_row(self, ev: CueEvent, segment: Segment, uri: str) -> dict:
         return {
@@ -272,7 +272,7 @@ class HlsWriter:
 
     def render(self, *, final: bool) -> str:
         """The media playlist text for the segments in the window."""
-        durations = [e.segment.duration / CLOCK for e in self.entries] or [1.0]
+        durations = [e.segment.duration / PTS_HZ for e in self.entries] or [1.0]
         target = max(1, math.ceil(max(durations) - 1e-3))
         independent = all(e.segment.independent for e in self.entries)
         version = 3 if self.init is None else 7  # fMP4 segments need version 7 (RFC 8216 7)
@@ -291,7 +291,7 @@ class HlsWriter:
                 out.append("#EXT-X-DISCONTINUITY")
             out.append(f"#EXT-X-PROGRAM-DATE-TIME:{format_date(self.date_of(e.segment.start))}")
             out.extend(e.lines)
-            out.append(f"#EXTINF:{e.segment.duration / CLOCK:.6f},")
+            out.append(f"#EXTINF:{e.segment.duration / PTS_HZ:.6f},")
             out.append(e.uri)
         if final:
             out.append("#EXT-X-ENDLIST")

@@ -24,11 +24,11 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab.clock import PTS_HZ, PTS_WRAP
 from scte35lab.cue import Cue
 from scte35lab.errors import Scte35Error, StreamError
 from scte35lab.manifest.common import cue_fields, fetch, table
 from scte35lab.manifest.segment import classify
-from scte35lab.ts.pes import CLOCK, PTS_WRAP
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +220,9 @@ def _event_row(
     point = row.get("splice_point")
     if point is not None:
         # unwrap the 33-bit splice PTS near the event's own media time
-        near = round((pt - pto) / scale * CLOCK) + media["pto"] * CLOCK // media["scale"]
+        near = round((pt - pto) / scale * PTS_HZ) + media["pto"] * PTS_HZ // media["scale"]
         unwrapped = near + ((int(point) - near + PTS_WRAP // 2) % PTS_WRAP - PTS_WRAP // 2)
-        actual = period_start + (unwrapped / CLOCK - media["pto"] / media["scale"])
+        actual = period_start + (unwrapped / PTS_HZ - media["pto"] / media["scale"])
         row["actual_time"] = actual
         row["splice_time"] = actual
         row["position_error"] = signalled - actual

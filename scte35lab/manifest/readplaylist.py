@@ -22,11 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import Scte35Error, StreamError
 from scte35lab.manifest.common import cue_fields, decode_payload, fetch, resolve, table
 from scte35lab.manifest.segment import classify
-from scte35lab.ts.pes import CLOCK, pts_diff
+from scte35lab.ts.scan import Scanner
+from scte35lab.ts.streamzero import stream_zero
 
 log = logging.getLogger(__name__)
 
@@ -208,15 +210,13 @@ def probe_playlist(path_or_url: str | os.PathLike, *, media: bool = True) -> pd.
 def _first_pts(pl: Playlist) -> int | None:
     if not pl.segments:
         return None
-    from scte35lab.analysis import probe
-
     try:
         data = fetch(resolve(pl.source, pl.segments[0].uri))
-        p = probe(data, progress=False)
+        zero = stream_zero(Scanner().scan(data))
     except (Scte35Error, OSError) as exc:
         log.warning("cannot read the first segment for PTS: %s", exc)
         return None
-    return p.zero_pts
+    return None if zero is None else zero[1]
 
 
 class _Reader:
@@ -238,7 +238,7 @@ class _Reader:
         if self.first_pts is None or splice_point is None or pd.isna(splice_point):
             return None
         start = self.pl.segments[0].start if self.pl.segments else 0.0
-        return start + pts_diff(int(splice_point), self.first_pts) / CLOCK
+        return start + pts_diff(int(splice_point), self.first_pts) / PTS_HZ
 
     def seg_start(self, index: int) -> float:
         if index < len(self.pl.segments):
@@ -489,13 +489,13 @@ class _Reader:
             self.warn(tag, p)
         extra: dict[str, Any] = {}
         if when is not None:
-            pts = round(when * CLOCK) % (1 << 33)
+            pts = round(when * PTS_HZ) % PTS_WRAP
             point = cue_fields(section).get("splice_point") if section is not None else None
             if section is None:
                 extra = {"pts_time": pts, "pts_adjustment": 0, "splice_point": pts}
             elif point is not None and pts_diff(int(point), pts) != 0:
                 problems.append(
-                    f"TIME={when:.6f} s but the cue's splice point is {int(point) / CLOCK:.6f} s"
+                    f"TIME={when:.6f} s but the cue's splice point is {int(point) / PTS_HZ:.6f} s"
                 )
         self.row(
             tag,

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from scte35lab.clock import PTS_HZ
 from scte35lab.errors import StreamError, UnfragmentedMp4Error
 from scte35lab.mp4 import boxes as bx
 from scte35lab.mp4.box import BoxError, BoxHeader, children, first, parse, walk
@@ -41,7 +42,7 @@ _ROLES = {"vide": "video", "soun": "audio"}
 
 def to_90k(ticks: int, timescale: int) -> int:
     """Ticks of ``timescale`` on the 90 kHz clock (rounded to the nearest tick)."""
-    return (ticks * 90000 + timescale // 2) // timescale
+    return (ticks * PTS_HZ + timescale // 2) // timescale
 
 
 @dataclass

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from scte35lab.errors import Scte35Error
 
-if TYPE_CHECKING:
-    from scte35lab.schedule.validation import ValidationIssue
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One broken rule: its name, a sentence that explains it, and the breaks involved."""
+
+    rule: str
+    message: str
+    cue_ids: tuple[str, ...]
 
 
 class ScheduleError(Scte35Error):

@@ -13,22 +13,13 @@ import hmac
 import os
 import re
 import secrets
-from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
+from scte35lab.redaction import REDACTED, SECRET_PARAMS, redact  # noqa: F401 (re-exported)
 from scte35lab.schedule.errors import StoreError
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_PARAMS = ("passphrase", "password", "passwd", "key", "stream_key", "streamkey", "token")
-_SECRET_IN_TEXT = re.compile(
-    r"(?i)\b(" + "|".join(_SECRET_PARAMS) + r")\s*([=:])\s*(\"[^\"]*\"|'[^']*'|[^\s&,;\"']+)"
-)
-REDACTED = "***"
-# URL forms: an RTMP URL's path after the application is the stream key
-# (rtmp://host/live/KEY), and user:password@ in any URL.
-_RTMP_KEY_IN_URL = re.compile(r"(?i)\b(rtmps?://[^/\s\"']+/[^/\s\"'?]+/)([^\s\"']+)")
-_PASSWORD_IN_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s\"']+:)([^@/\s\"']+)@")
 
 
 def _b64(data: bytes) -> str:
@@ -92,23 +83,10 @@ def check_srt_destination(url: str) -> str:
         raise StoreError(
             "srt_destination must look like srt://host:port[?options]", field="srt_destination"
         )
-    if parts.password or any(k.lower() in _SECRET_PARAMS for k, _ in parse_qsl(parts.query)):
+    if parts.password or any(k.lower() in SECRET_PARAMS for k, _ in parse_qsl(parts.query)):
         raise StoreError(
             "srt_destination must not carry the passphrase: keep it in an environment "
             "variable and pass srt_passphrase_env=<its name>",
             field="srt_destination",
         )
     return url
-
-
-def redact(text: str, secrets_: Iterable[str] = ()) -> str:
-    """``text`` with every string in ``secrets_``, ``passphrase=...``-style values, the
-    stream key of an RTMP URL (``rtmp://host/app/KEY``) and URL passwords hidden."""
-    out = text
-    # Known secrets first, longest first: a pattern pass before them could split one (a
-    # passphrase with spaces) and leave its tail in the text.
-    for s in sorted((s for s in secrets_ if s), key=len, reverse=True):
-        out = out.replace(s, REDACTED)
-    out = _RTMP_KEY_IN_URL.sub(lambda m: f"{m[1]}{REDACTED}", out)
-    out = _PASSWORD_IN_URL.sub(lambda m: f"{m[1]}{REDACTED}@", out)
-    return _SECRET_IN_TEXT.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", out)

@@ -12,67 +12,24 @@ import math
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from scte35lab.errors import InvalidFieldError
 from scte35lab.schedule.errors import ScheduleError, ScheduleValidationError
+from scte35lab.schedule.eventids import EventIdAllocator
+from scte35lab.schedule.plans import PlannedCue, plan_schedule
 from scte35lab.schedule.planspec import normalize_plan_spec
-from scte35lab.schedule.timecode import (
-    PTS_MODULUS,
-    TICKS_PER_SECOND,
-    format_time,
-    parse_time,
-    seconds_to_ticks,
-)
+from scte35lab.schedule.streamclock import StreamClock
+from scte35lab.schedule.timecode import format_time, parse_time
 from scte35lab.schedule.validation import ScheduleRules, ValidationIssue, validate_breaks
-
-if TYPE_CHECKING:
-    from scte35lab.schedule.plans import EventIdAllocator, PlannedCue
 
 KINDS = ("midroll", "preroll", "postroll")
 SCHEDULE_FORMAT_VERSION = 1
 _UINT32 = 2**32 - 1
-
-
-@dataclass(frozen=True)
-class StreamClock:
-    """Where a running stream's time zero is: its first video PTS and, if known, wall time."""
-
-    first_pts: int
-    started_at: datetime | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.first_pts, bool) or not isinstance(self.first_pts, int):
-            raise InvalidFieldError("first_pts must be an int of 90 kHz ticks", field="first_pts")
-        if not 0 <= self.first_pts < PTS_MODULUS:
-            raise InvalidFieldError(
-                f"first_pts {self.first_pts} is outside 0..2**33-1", field="first_pts"
-            )
-        if self.started_at is not None and self.started_at.tzinfo is None:
-            raise InvalidFieldError(
-                "started_at must be timezone-aware (e.g. datetime.now(UTC))", field="started_at"
-            )
-
-    def pts(self, seconds: float) -> int:
-        """The PTS ``seconds`` after time zero, wrapped at 2**33."""
-        return (self.first_pts + seconds_to_ticks(seconds)) % PTS_MODULUS
-
-    def seconds(self, pts: int, *, near: float = 0.0) -> float:
-        """Seconds from time zero of ``pts``, unwrapped to the lap nearest ``near`` seconds."""
-        delta = (pts - self.first_pts) % PTS_MODULUS
-        lap = PTS_MODULUS / TICKS_PER_SECOND
-        base = delta / TICKS_PER_SECOND
-        return base + round((near - base) / lap) * lap
-
-    def wall(self, seconds: float) -> datetime:
-        """Wall-clock (UTC) time of ``seconds`` after time zero; needs ``started_at``."""
-        if self.started_at is None:
-            raise ScheduleError("this clock has no started_at, so it has no wall-clock time")
-        return self.started_at + timedelta(seconds=seconds)
 
 
 def _opt_int(value: Any, name: str, hi: int = _UINT32) -> int | None:
@@ -356,8 +313,6 @@ class Schedule:
         clock: StreamClock | None = None,
     ) -> list[PlannedCue]:
         """The cues every break becomes under its plan; see ``scte35lab.schedule.plans``."""
-        from scte35lab.schedule.plans import plan_schedule
-
         return plan_schedule(self, allocator=allocator, clock=clock)
 
     # -- DataFrame / CSV / JSON ------------------------------------------------------------

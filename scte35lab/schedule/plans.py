@@ -18,18 +18,18 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from scte35lab.clock import PTS_WRAP
 from scte35lab.cue import AvailDescriptor, Cue, SegmentationDescriptor
 from scte35lab.schedule.errors import ScheduleError
 from scte35lab.schedule.eventids import EventIdAllocator, EventIdSource
 from scte35lab.schedule.planspec import SEGMENTATION_PAIRS, normalize_plan_spec, parse_plan_spec
-from scte35lab.schedule.timecode import PTS_MODULUS, seconds_to_ticks
-
-if TYPE_CHECKING:
-    from scte35lab.schedule.model import AdBreak, Schedule, StreamClock
+from scte35lab.schedule.shapes import BreakShape, ScheduleShape
+from scte35lab.schedule.streamclock import StreamClock
+from scte35lab.schedule.timecode import seconds_to_ticks
 
 __all__ = [
     "CuePlan",
@@ -86,7 +86,7 @@ class PlannedCue:
 def _splice_pts(seconds: float, clock: StreamClock | None) -> tuple[int, int | None]:
     """(pts_time for the cue, splice_pts or None)."""
     if clock is None:
-        return seconds_to_ticks(seconds) % PTS_MODULUS, None
+        return seconds_to_ticks(seconds) % PTS_WRAP, None
     pts = clock.pts(seconds)
     return pts, pts
 
@@ -120,7 +120,7 @@ class _Numbering:
     index: int
     count: int
 
-    def avail(self, brk: AdBreak) -> tuple[int, int]:
+    def avail(self, brk: BreakShape) -> tuple[int, int]:
         """(avail_num, avails_expected): the break's own, else its place in the schedule."""
         if brk.avail_num is not None or brk.avails_expected is not None:
             return brk.avail_num or 0, brk.avails_expected or 0
@@ -140,7 +140,7 @@ class CuePlan(ABC):
     @abstractmethod
     def cues_for(
         self,
-        brk: AdBreak,
+        brk: BreakShape,
         *,
         allocator: EventIdSource,
         clock: StreamClock | None = None,
@@ -150,15 +150,15 @@ class CuePlan(ABC):
         """The out- and in-cue(s) for ``brk``, the ``index``-th of ``count`` breaks."""
 
 
-def _splice_owner(brk: AdBreak) -> str:
+def _splice_owner(brk: BreakShape) -> str:
     return f"{brk.cue_id}/splice"
 
 
-def _segmentation_owner(brk: AdBreak, pair_index: int, pair: str) -> str:
+def _segmentation_owner(brk: BreakShape, pair_index: int, pair: str) -> str:
     return f"{brk.cue_id}/seg" if pair_index == 0 else f"{brk.cue_id}/seg/{pair}"
 
 
-def claim_break_ids(brk: AdBreak, allocator: EventIdSource) -> None:
+def claim_break_ids(brk: BreakShape, allocator: EventIdSource) -> None:
     """Claim the event ids ``brk`` names itself (whatever its plan uses), so none is
     allocated to another break."""
     if brk.splice_event_id is not None:
@@ -179,7 +179,7 @@ class SpliceInsertPlan(CuePlan):
 
     def cues_for(
         self,
-        brk: AdBreak,
+        brk: BreakShape,
         *,
         allocator: EventIdSource,
         clock: StreamClock | None = None,
@@ -240,7 +240,7 @@ class TimeSignalPlan(CuePlan):
 
     def cues_for(
         self,
-        brk: AdBreak,
+        brk: BreakShape,
         *,
         allocator: EventIdSource,
         clock: StreamClock | None = None,
@@ -311,7 +311,7 @@ def plan_for(spec: str | CuePlan) -> CuePlan:
 
 
 def plan_schedule(
-    schedule: Schedule,
+    schedule: ScheduleShape,
     *,
     allocator: EventIdSource | None = None,
     clock: StreamClock | None = None,

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from scte35lab.clock import PTS_HZ, pts_diff
+from scte35lab.redaction import redact
 from scte35lab.schedule.errors import StoreError
-from scte35lab.schedule.keys import (
-    redact,
-)
 from scte35lab.schedule.storedb import StoreDb, StreamRef, _epoch, _to_datetimes
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ class CueLogPart(StoreDb):
         ok = state == "delivered"
         shift = None
         if requested_pts is not None and splice_pts is not None:
-            shift = ((splice_pts - requested_pts + 2**32) % 2**33 - 2**32) / 90_000
+            shift = pts_diff(splice_pts, requested_pts) / PTS_HZ
         sid = self._stream_id(stream)
         message = None if error is None else redact(str(error), self._known_secrets(sid))
         with self._write() as conn:

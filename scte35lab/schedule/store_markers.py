@@ -7,17 +7,15 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from scte35lab.schedule.errors import StoreError
-from scte35lab.schedule.model import AdBreak, Schedule, StreamClock
+from scte35lab.schedule.model import AdBreak, Schedule
+from scte35lab.schedule.plans import PlannedCue, plan_schedule, planned_ids
 from scte35lab.schedule.storedb import StoreDb, StreamRef, _epoch, _to_datetimes
+from scte35lab.schedule.streamclock import StreamClock
 from scte35lab.schedule.validation import ScheduleRules
-
-if TYPE_CHECKING:
-    from scte35lab.schedule.plans import PlannedCue
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +112,6 @@ class MarkersPart(StoreDb):
         break keeps its event ids; a new break never reuses one. One transaction: a failure
         (an id already taken, an invalid schedule) allocates and stores nothing.
         """
-        from scte35lab.schedule.plans import plan_schedule, planned_ids
-
         sid = self._stream_id(stream)
         if clock is None:
             clock = self.clock(sid)

@@ -21,7 +21,6 @@ from scte35lab.schedule.keys import (
     new_stream_key,
     verify_stream_key_hash,
 )
-from scte35lab.schedule.model import StreamClock
 from scte35lab.schedule.storedb import (
     _STREAM_COLUMNS,
     StoreDb,
@@ -31,6 +30,7 @@ from scte35lab.schedule.storedb import (
     _parse_resolution,
     _stream_from_row,
 )
+from scte35lab.schedule.streamclock import StreamClock
 
 if TYPE_CHECKING:
     pass

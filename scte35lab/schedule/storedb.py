@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scte35lab.schedule.errors import StoreError
-from scte35lab.schedule.model import StreamClock
+from scte35lab.schedule.streamclock import StreamClock
 
 if TYPE_CHECKING:
     pass

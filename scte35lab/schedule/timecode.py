@@ -10,10 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from scte35lab.clock import PTS_HZ
 from scte35lab.schedule.errors import ScheduleError
-
-TICKS_PER_SECOND = 90_000
-PTS_MODULUS = 2**33
 
 _CLOCK = re.compile(r"^(?P<sign>-)?(?:(?:(?P<h>\d+):)?(?P<m>\d{1,2}):)?(?P<s>\d{1,2}(?:\.\d+)?)$")
 _FRAMES = re.compile(
@@ -149,4 +147,4 @@ def format_time(seconds: float, fps: float | None = None, *, drop_frame: bool | 
 
 def seconds_to_ticks(seconds: float) -> int:
     """Whole 90 kHz ticks nearest ``seconds`` (no wrap)."""
-    return round(seconds * TICKS_PER_SECOND)
+    return round(seconds * PTS_HZ)

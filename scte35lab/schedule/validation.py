@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from scte35lab.schedule.errors import ScheduleError
+from scte35lab.schedule.errors import ScheduleError, ValidationIssue
+from scte35lab.schedule.shapes import BreakShape
 from scte35lab.schedule.timecode import format_time
-
-if TYPE_CHECKING:
-    from scte35lab.schedule.model import AdBreak
 
 RULES = (
     "before_stream",
@@ -60,20 +58,11 @@ class ScheduleRules:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class ValidationIssue:
-    """One broken rule: its name, a sentence that explains it, and the breaks involved."""
-
-    rule: str
-    message: str
-    cue_ids: tuple[str, ...]
-
-
-def _label(b: AdBreak) -> str:
+def _label(b: BreakShape) -> str:
     return f"break {b.cue_id!r} ({format_time(b.start)} for {b.duration:g} s)"
 
 
-def validate_breaks(breaks: Sequence[AdBreak], rules: ScheduleRules) -> list[ValidationIssue]:
+def validate_breaks(breaks: Sequence[BreakShape], rules: ScheduleRules) -> list[ValidationIssue]:
     """Every rule ``breaks`` (sorted by start) violate under ``rules``, in rule order."""
     issues: list[ValidationIssue] = []
     for b in breaks:
@@ -113,8 +102,8 @@ def validate_breaks(breaks: Sequence[AdBreak], rules: ScheduleRules) -> list[Val
             )
     # Breaks come sorted by start, so a break that ended before one start cannot overlap any
     # later break: ``active`` holds only those still running, ``latest`` the one ending last.
-    active: list[AdBreak] = []
-    latest: AdBreak | None = None
+    active: list[BreakShape] = []
+    latest: BreakShape | None = None
     for cur in breaks:
         active = [p for p in active if p.end > cur.start]
         for prev in active:

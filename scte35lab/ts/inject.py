@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import CuesNotPlacedError, InputFormatError, StreamError
 from scte35lab.inputkind import require_ts, source_name
@@ -65,7 +66,7 @@ from scte35lab.ts.packets import (
     header_words,
     packet_table,
 )
-from scte35lab.ts.pes import CLOCK, PTS_WRAP, parse_pes_header, pes_timestamps, pts_diff
+from scte35lab.ts.pes import parse_pes_header, pes_timestamps
 from scte35lab.ts.psi import (
     CUEI,
     PAT_PID,
@@ -160,7 +161,7 @@ class Placement:
         seg = cue.segmentation_descriptors
 
         def secs(pts: int | None) -> float | None:
-            return None if pts is None or zero is None else pts_diff(pts, zero) / CLOCK
+            return None if pts is None or zero is None else pts_diff(pts, zero) / PTS_HZ
 
         first = self.arrivals[0] if self.arrivals else None
         return {
@@ -343,8 +344,8 @@ class Injector:
         self.existing = existing
         self.program = program
         self.max_hold_bytes = max_hold_bytes
-        self._preroll_ticks = round(self.preroll * CLOCK)
-        self._hold_ticks = round((self.preroll + margin) * CLOCK)
+        self._preroll_ticks = round(self.preroll * PTS_HZ)
+        self._hold_ticks = round((self.preroll + margin) * PTS_HZ)
         self.placements: list[Placement] = []
         self._waiting: list[Placement] = []
         # stream state
@@ -550,10 +551,10 @@ class Injector:
         """Why ``p`` was not placed by the end of the stream, with the times."""
         if self._zero_upts is None or self._max_upts is None:
             return "the stream has no video frame to splice at"
-        end = (self._max_upts - self._zero_upts) / CLOCK
+        end = (self._max_upts - self._zero_upts) / PTS_HZ
         if p._target is None:
             return f"the stream ended (last frame at {end:.3f} s) before its time was known"
-        asked = (p._target - self._zero_upts) / CLOCK
+        asked = (p._target - self._zero_upts) / PTS_HZ
         if p._target <= self._max_upts:
             return (
                 f"no IDR at or after its splice point ({asked:.3f} s) before the stream "
@@ -976,7 +977,7 @@ class Injector:
         req = p.request
         zero_u = self._zero_upts
         if req.at is not None:
-            p._target = zero_u + round(req.at * CLOCK)
+            p._target = zero_u + round(req.at * PTS_HZ)
             p.requested_pts = p._target % PTS_WRAP
         elif req.pts is not None:
             ref = self._last_frame
@@ -1045,7 +1046,7 @@ class Injector:
         k0 = self._send(p, frames, k0, section)
         first = frames[k0].upts if k0 >= 0 else self._released_upts
         if self.repeat_every:
-            step = round(self.repeat_every * CLOCK)
+            step = round(self.repeat_every * PTS_HZ)
             base = first if first is not None else limit
             prev = k0
             i = 1
@@ -1063,7 +1064,7 @@ class Injector:
                 i += 1
         if first is None:  # sent before the first video frame: count from stream start
             first = self._zero_upts
-        p.preroll = (splice_u - first) / CLOCK
+        p.preroll = (splice_u - first) / PTS_HZ
         p.status = "late" if late else "placed"
         if late:
             p.reason = (
@@ -1072,9 +1073,9 @@ class Injector:
             )
             if target < self._zero_upts:
                 p.reason += (
-                    f" (asked for {(target - self._zero_upts) / CLOCK:.3f} s, before the "
+                    f" (asked for {(target - self._zero_upts) / PTS_HZ:.3f} s, before the "
                     f"stream's first frame: spliced at "
-                    f"{(splice_u - self._zero_upts) / CLOCK:.3f} s instead)"
+                    f"{(splice_u - self._zero_upts) / PTS_HZ:.3f} s instead)"
                 )
             # said in the report (status, reason); callers decide how loud to be
             log.info("cue %s late: %s", _name(req), p.reason)
@@ -1152,7 +1153,7 @@ class Injector:
                     log.warning(
                         "holding more than %d bytes without %g s of video: releasing early",
                         self.max_hold_bytes,
-                        self._hold_ticks / CLOCK,
+                        self._hold_ticks / PTS_HZ,
                     )
             segs.popleft()
             self._held_bytes -= len(seg.data)

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scte35lab.clock import PCR_WRAP  # noqa: F401 (re-exported: ts.packets has always had it)
+
 log = logging.getLogger(__name__)
 
 SYNC_BYTE = 0x47
 TS_PACKET_SIZE = 188
 PACKET_SIZES = (188, 192, 204)
 NULL_PID = 0x1FFF
-PCR_WRAP = (1 << 33) * 300
-"""PCR is a 33-bit 90 kHz base times 300 plus a 9-bit extension: it wraps here (27 MHz units)."""
 
 
 def find_sync(

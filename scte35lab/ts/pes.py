@@ -9,21 +9,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scte35lab.clock import PTS_HZ, PTS_MASK, PTS_WRAP, pts_diff  # noqa: F401 (re-exported)
 from scte35lab.ts.packets import TS_PACKET_SIZE, packet_bytes, stuffed_adaptation
 
-PTS_WRAP = 1 << 33
-PTS_MASK = PTS_WRAP - 1
-CLOCK = 90_000
+# the 90 kHz clock under the names ts.pes has always exported
+CLOCK = PTS_HZ
 
 # stream_ids whose PES header has no optional fields (13818-1 Table 2-21).
 _NO_HEADER_IDS = frozenset({0xBC, 0xBE, 0xBF, 0xF0, 0xF1, 0xF2, 0xF8, 0xFF})
 SCTE35_PES_STREAM_ID = 0xFC
 """The metadata stream_id FFmpeg's mpegts muxer gives SCTE-35 when it rewrites them as PES."""
-
-
-def pts_diff(a: int, b: int) -> int:
-    """``a - b`` on the 33-bit circle, in ``[-2**32, 2**32)``: the shorter way round."""
-    return ((a - b + (1 << 32)) & PTS_MASK) - (1 << 32)
 
 
 def decode_timestamp(b: bytes | bytearray, pos: int = 0) -> int:

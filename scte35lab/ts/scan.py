@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from scte35lab.clock import PCR_HZ, PTS_HZ, PTS_WRAP
 from scte35lab.cue.crc import crc32_mpeg2
 from scte35lab.errors import StreamError
 from scte35lab.ts import nal
@@ -31,7 +32,7 @@ from scte35lab.ts.packets import (
     packet_table,
     pid_groups,
 )
-from scte35lab.ts.pes import PTS_WRAP, parse_pes_header, pes_timestamps
+from scte35lab.ts.pes import parse_pes_header, pes_timestamps
 from scte35lab.ts.psi import (
     AUDIO_STREAM_TYPES,
     PAT_PID,
@@ -53,11 +54,10 @@ MAX_ERRORS_PER_TYPE = 10_000
 NAL_SCAN_PACKETS = 48  # give up looking for the first slice header after this many packets
 PES_PROBE_LIMIT = 8  # PES on a stream_type 0x06 PID that are not cues before we stop looking
 MAX_CUE_PES = 4096
-PCR_HZ = 27_000_000
 PCR_REPETITION = PCR_HZ * 40 // 1000  # TR 101 290 2.3a: 40 ms
 PCR_JUMP = PCR_HZ // 10  # TR 101 290 2.3b: 100 ms
 PSI_INTERVAL = PCR_HZ // 2  # TR 101 290 1.3a / 1.5a: 0.5 s
-PTS_INTERVAL = 90_000 * 7 // 10  # TR 101 290 2.5: 700 ms
+PTS_INTERVAL = PTS_HZ * 7 // 10  # TR 101 290 2.5: 700 ms
 
 # roles
 VIDEO, AUDIO, SCTE35, PSI, NULL, OTHER = "video", "audio", "scte35", "psi", "null", "other"

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from scte35lab.ts.packets import PCR_WRAP
-from scte35lab.ts.pes import PTS_WRAP
+from scte35lab.clock import PCR_WRAP, PTS_WRAP
 from scte35lab.ts.ranges import FRAME_COLUMNS, Range, RangeOutput, RangeScanner
 from scte35lab.ts.scan import (
     MAX_ERRORS_PER_TYPE,

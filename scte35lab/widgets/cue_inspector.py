@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from scte35lab.clock import PTS_HZ
 from scte35lab.cue import Cue
 from scte35lab.cue.dictform import COMPUTED_KEYS
 from scte35lab.errors import Scte35Error
@@ -112,7 +113,7 @@ def fields_html(d: Any) -> str:
         value = _get(d, path)
         shown = html.escape("" if value is None else str(value))
         if isinstance(value, int) and not isinstance(value, bool) and "ticks" in field_label(path):
-            shown += f" <span style='color:#57606a'>({value / 90_000:.3f} s)</span>"
+            shown += f" <span style='color:#57606a'>({value / PTS_HZ:.3f} s)</span>"
         rows.append(
             f"<tr><td style='font-family:monospace'>{html.escape(path_text(path))}</td>"
             f"<td>{html.escape(field_label(path))}</td><td>{shown}</td></tr>"

@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from scte35lab.clock import PTS_HZ
 from scte35lab.errors import Scte35Error
 
 if TYPE_CHECKING:
@@ -374,7 +375,7 @@ class LiveDashboard(widgets.VBox):
         else:
             parts.append("The encoder makes the splice frame an IDR of its own.")
         shift = rec.shift
-        if shift is not None and abs(shift) >= 1 / 90_000:
+        if shift is not None and abs(shift) >= 1 / PTS_HZ:
             parts.append(
                 f"It moved to the next IDR: asked for {stream_time(requested)}, splices at "
                 f"{stream_time(actual)} ({shift:+.3f} s)."

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from scte35lab.clock import PTS_HZ
 from scte35lab.schedule import format_time
 from scte35lab.widgets.common import ERROR, OK, WARN
 
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from scte35lab.live.ledger import CueRecord
     from scte35lab.live.pipeline import Pipeline
 
-TICKS = 90_000
 SRT_DEFAULT_LATENCY_MS = 120  # libsrt's default receiver latency when the URL sets none
 WAITING = "#0969da"
 MUTED = "#57606a"
@@ -181,7 +181,7 @@ def _return_seconds(
     duration = getattr(out.cue, "break_duration", None)
     if duration is None:
         return None
-    return start + duration / TICKS
+    return start + duration / PTS_HZ
 
 
 def countdown_html(pipeline: Pipeline, now: float | None = None) -> str:
@@ -217,7 +217,7 @@ def cue_rows(pipeline: Pipeline, *, details: bool = False) -> list[dict[str, Any
         requested, actual = cue_seconds(pipeline, rec)
         at = actual if actual is not None else requested
         shift = rec.shift
-        moved = shift is not None and abs(shift) >= 0.5 / TICKS
+        moved = shift is not None and abs(shift) >= 0.5 / PTS_HZ
         row: dict[str, Any] = {
             "cue": rec.cue_id or "-",
             "side": rec.role or "-",

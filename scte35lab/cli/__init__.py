@@ -27,12 +27,12 @@ log = logging.getLogger("scte35lab")
 
 # Modules that each add one or more subcommands with ``add_parser(subparsers)``.
 COMMAND_MODULES = (
-    "scte35lab.cli_cue",
-    "scte35lab.cli_probe",
-    "scte35lab.cli_manifest",
-    "scte35lab.cli_inject",
-    "scte35lab.cli_live",
-    "scte35lab.cli_desk",
+    "scte35lab.cli.cue",
+    "scte35lab.cli.probe",
+    "scte35lab.cli.manifest",
+    "scte35lab.cli.inject",
+    "scte35lab.cli.live",
+    "scte35lab.cli.desk",
 )
 
 

@@ -1,5 +1,5 @@
 """``scte35lab probe|verify --workers N | --scheduler ADDR [--parquet OUT/] FILES...``: many
-captures (or one huge one) on Dask. ``cli_probe`` and ``cli_inject`` add these options to
+captures (or one huge one) on Dask. ``cli.probe`` and ``cli.inject`` add these options to
 their parsers and hand the parsed arguments here (with their table writer) when more than
 one capture or a cluster is asked for."""
 
@@ -57,6 +57,7 @@ def _progress(args: argparse.Namespace) -> bool:
 def _start(args: argparse.Namespace) -> Any:
     import distributed  # noqa: F401 - its logging is set up on import: quieten it after
 
+    # lazy for speed: Dask loads here, and only --workers/--scheduler runs need it
     from scte35lab.scale.cluster import runner
 
     if not getattr(args, "debug", False):
@@ -79,6 +80,7 @@ def _report_failures(sources: pd.DataFrame) -> int:
 
 def probe_many_command(args: argparse.Namespace, write_table: Writer) -> int:
     """``probe`` over several captures or on a cluster: one table with a ``source`` column."""
+    # lazy for speed: scte35lab.scale imports Dask (~0.4 s), only many-capture runs need it
     from scte35lab.scale import probe_many
 
     table = {"summary": "sources"}.get(args.table, args.table)
@@ -107,6 +109,7 @@ def probe_many_command(args: argparse.Namespace, write_table: Writer) -> int:
 def verify_many_command(args: argparse.Namespace, write_table: Writer) -> int:
     """``verify`` over several captures or on a cluster: every cue, then one line per
     capture; exit 1 when a cue fails, 2 when no capture could be read."""
+    # lazy for speed: scte35lab.scale imports Dask (~0.4 s), only many-capture runs need it
     from scte35lab.scale import verify_many
 
     if args.schedule:

@@ -22,9 +22,14 @@ from typing import Any
 
 import pandas as pd
 
-from scte35lab import cli_scale
-from scte35lab.cli_probe import FORMATS, write_table
+from scte35lab.analysis.verify import verify
+from scte35lab.cli.common import FORMATS, write_table
+from scte35lab.cli.scale import add_options, verify_many_command, wanted
+from scte35lab.cue import Cue
 from scte35lab.errors import CuesNotPlacedError, InputFormatError, StreamError
+from scte35lab.live.condition import condition, parse_times
+from scte35lab.schedule import Schedule
+from scte35lab.ts.inject import inject
 
 
 def add_parser(subparsers: Any) -> None:
@@ -109,7 +114,7 @@ def add_parser(subparsers: Any) -> None:
         help="exit 0 when there is no cue to check (default: exit 1, nothing was proven)",
     )
     p.add_argument("--format", choices=FORMATS, default="table", help="table format")
-    cli_scale.add_options(p)
+    add_options(p)
     p.set_defaults(func=verify_command)
 
 
@@ -142,8 +147,6 @@ def _seconds(text: str) -> float:
 
 
 def _times(values: list[str]) -> list[float]:
-    from scte35lab.live.condition import parse_times
-
     out: list[float] = []
     for v in values:
         for part in v.split(","):
@@ -154,8 +157,6 @@ def _times(values: list[str]) -> list[float]:
 
 def load_schedule(path: str) -> Any:
     """A ``Schedule`` from a JSON or CSV file (by its suffix)."""
-    from scte35lab.schedule import Schedule
-
     if not Path(path).is_file():
         raise StreamError(f"no such schedule file: {path}")
     if path.lower().endswith(".csv"):
@@ -165,8 +166,6 @@ def load_schedule(path: str) -> Any:
 
 def _cues(args: argparse.Namespace, times: list[float] | None = None) -> Any:
     """What to inject: a schedule, or --cue values paired with times (or their own)."""
-    from scte35lab.cue import Cue
-
     if args.schedule and args.cue:
         raise InputFormatError("give --cue or --schedule, not both")
     if args.schedule:
@@ -186,7 +185,6 @@ def _cues(args: argparse.Namespace, times: list[float] | None = None) -> Any:
 def inject_command(args: argparse.Namespace) -> int:
     """Run ``inject``; print the placement report; exit 1 (and write nothing) when a cue was
     not placed, unless ``--allow-missed``."""
-    from scte35lab.ts.inject import inject
 
     cues = _cues(args)
     if not args.schedule and not args.cue:
@@ -269,8 +267,6 @@ def condition_command(args: argparse.Namespace) -> int:
 
 def _condition(args: argparse.Namespace, times: list[float], cues: Any) -> pd.DataFrame:
     """``condition()`` with the command's options."""
-    from scte35lab.live.condition import condition
-
     return condition(
         args.input,
         args.output,
@@ -289,10 +285,8 @@ def _condition(args: argparse.Namespace, times: list[float], cues: Any) -> pd.Da
 
 def verify_command(args: argparse.Namespace) -> int:
     """Run ``verify``; print the table and the summary line; exit 1 when a cue fails."""
-    from scte35lab.analysis.verify import verify
-
-    if cli_scale.wanted(args):
-        return cli_scale.verify_many_command(args, write_table)
+    if wanted(args):
+        return verify_many_command(args, write_table)
     schedule = load_schedule(args.schedule) if args.schedule else None
     df = verify(args.file, preroll=args.preroll, schedule=schedule)
     for line in df.attrs.get("warnings", []):

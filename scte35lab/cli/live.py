@@ -25,7 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from scte35lab.analysis import verify
+from scte35lab.analysis.verify import summary
 from scte35lab.errors import ComponentError
+from scte35lab.live.ffmpeg import FFmpegTestSource
+from scte35lab.live.pipeline import Pipeline
+from scte35lab.live.rtmp import free_port
+from scte35lab.live.srt import SrtEndpoint, SrtListener
+from scte35lab.live.transcode import TranscodeSettings
+from scte35lab.schedule import AdBreak, Schedule, Store
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +146,6 @@ def _print(obj: dict[str, Any]) -> None:
 
 
 def push_command(args: argparse.Namespace) -> int:
-    from scte35lab.live.pipeline import Pipeline
-    from scte35lab.live.transcode import TranscodeSettings
-    from scte35lab.schedule import Store
-
     transcode = None if args.transcode is None else TranscodeSettings.parse(args.transcode)
     key = args.key
     if args.key_env:
@@ -157,7 +161,6 @@ def push_command(args: argparse.Namespace) -> int:
             store.set_stream_key(args.stream, key)
     elif not key:
         raise ComponentError("push: give --key/--key-env (or --store with a stream key)")
-    from scte35lab.live.srt import SrtEndpoint
 
     passphrase = None
     if args.passphrase_env:
@@ -223,14 +226,6 @@ def push_command(args: argparse.Namespace) -> int:
 
 def demo_command(args: argparse.Namespace) -> int:
     import pandas as pd
-
-    from scte35lab.analysis import verify
-    from scte35lab.analysis.verify import summary
-    from scte35lab.live.ffmpeg import FFmpegTestSource
-    from scte35lab.live.pipeline import Pipeline
-    from scte35lab.live.rtmp import free_port
-    from scte35lab.live.srt import SrtListener
-    from scte35lab.schedule import AdBreak, Schedule, Store
 
     seconds = max(float(args.seconds), 24.0)
     tmp = None

@@ -12,15 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from scte35lab.errors import Scte35Error
+from scte35lab.manifest import package_cmaf, package_dash, package_hls
+from scte35lab.manifest.dash import SCHEMES
+from scte35lab.manifest.hls import TAGS
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: Any) -> None:
     """Register ``hls`` and ``dash`` on an ``argparse`` subparsers object."""
-    from scte35lab.manifest.dash import SCHEMES
-    from scte35lab.manifest.hls import TAGS
-
     h = subparsers.add_parser(
         "hls",
         help="package a TS capture as HLS with SCTE-35 tags",
@@ -86,8 +86,6 @@ def _cmaf_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmaf(args: argparse.Namespace, **names: str) -> int:
-    from scte35lab.manifest import package_cmaf
-
     try:
         result = package_cmaf(
             args.input,
@@ -133,8 +131,6 @@ def _split(text: str) -> list[str]:
 
 
 def hls_command(args: argparse.Namespace) -> int:
-    from scte35lab.manifest import package_hls
-
     if args.cmaf:
         master = "master.m3u8" if args.playlist == "index.m3u8" else args.playlist
         return _cmaf(args, playlist=master)
@@ -164,8 +160,6 @@ def hls_command(args: argparse.Namespace) -> int:
 
 
 def dash_command(args: argparse.Namespace) -> int:
-    from scte35lab.manifest import package_dash
-
     if args.cmaf:
         return _cmaf(args, mpd=args.mpd)
 

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from scte35lab.analysis import probe
 from scte35lab.cue import Cue
 from scte35lab.errors import InputFormatError, Scte35Error
 from scte35lab.inputkind import sniff
@@ -83,7 +84,6 @@ def decode_command(args: argparse.Namespace) -> int:
 def capture_cues(data: bytes, name: str) -> list[dict] | None:
     """The distinct cues on the SCTE-35 PID(s) of one program of a capture, first copy
     first; None when there is no PAT/PMT at all (bare packets: decoded as one cue)."""
-    from scte35lab.analysis import probe
 
     p = probe(data, progress=False)
     scte = p.pids[p.pids["role"] == "scte35"]

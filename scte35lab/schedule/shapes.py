@@ -1,0 +1,53 @@
+"""What cue plans and schedule rules read of an ad break and a schedule, as protocols.
+
+``model.py`` builds ``AdBreak`` and ``Schedule`` on top of plans and rules, so those name
+the shape they need rather than importing the classes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class BreakShape(Protocol):
+    """An ad break as ``AdBreak`` holds it: seconds from stream time zero and its ids."""
+
+    @property
+    def cue_id(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def plan(self) -> str | None: ...
+    @property
+    def auto_return(self) -> bool: ...
+    @property
+    def splice_event_id(self) -> int | None: ...
+    @property
+    def segmentation_event_id(self) -> int | None: ...
+    @property
+    def provider_avail_id(self) -> int | None: ...
+    @property
+    def upid_type(self) -> int | None: ...
+    @property
+    def upid(self) -> str | None: ...
+    @property
+    def avail_num(self) -> int | None: ...
+    @property
+    def avails_expected(self) -> int | None: ...
+
+
+class ScheduleShape(Protocol):
+    """A schedule as ``Schedule`` holds it: its breaks in order and its cue plan."""
+
+    plan: str
+
+    def __iter__(self) -> Iterator[BreakShape]: ...
+    def __len__(self) -> int: ...
+    def check(self) -> ScheduleShape:
+        """``self`` when every rule holds, else ``ScheduleValidationError``."""
+        ...
