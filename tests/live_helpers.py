@@ -214,3 +214,62 @@ def wait_for_video(pipeline, timeout: float = 15.0) -> None:
     while pipeline.clock is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert pipeline.clock is not None, "no video reached the pipeline"
+
+
+class LibSrtReceiver:
+    """A stand-in distributor on libsrt in this process: an SRT listener keeping what it
+    receives. With ``tsbpd=False`` each packet is handed over as it arrives (not a latency
+    later), so what it holds is what its SRT acknowledged, even when it is stopped abruptly."""
+
+    def __init__(
+        self,
+        port: int,
+        *,
+        passphrase: str | None = None,
+        latency_ms: int = 120,
+        tsbpd: bool = True,
+    ) -> None:
+        import ctypes
+
+        from scte35lab.live import srtlib
+
+        self._ctypes, self._srtlib = ctypes, srtlib
+        self.lib = lib = srtlib.load()
+        self.data = bytearray()
+        self.messages = 0
+        self.conn = srtlib.SRT_INVALID_SOCK
+        self._stop = threading.Event()
+        self.sock = lib.srt_create_socket()
+        assert srtlib.set_int(lib, self.sock, srtlib.SRTO_TRANSTYPE, srtlib.SRTT_LIVE)
+        assert srtlib.set_int(lib, self.sock, srtlib.SRTO_LATENCY, latency_ms)
+        assert srtlib.set_int(lib, self.sock, srtlib.SRTO_TSBPDMODE, int(tsbpd))
+        assert srtlib.set_int(lib, self.sock, srtlib.SRTO_RCVTIMEO, 50)
+        if passphrase:
+            assert srtlib.set_str(lib, self.sock, srtlib.SRTO_PASSPHRASE, passphrase)
+        addr = srtlib.sockaddr("127.0.0.1", port)
+        assert lib.srt_bind(self.sock, addr, len(addr)) == 0, srtlib.last_error(lib)
+        assert lib.srt_listen(self.sock, 1) == 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        lib, srtlib = self.lib, self._srtlib
+        self.conn = lib.srt_accept(self.sock, None, None)
+        if self.conn == srtlib.SRT_INVALID_SOCK:
+            return
+        buf = self._ctypes.create_string_buffer(1500)
+        while not self._stop.is_set():
+            n = lib.srt_recvmsg(self.conn, buf, 1500)
+            if n > 0:
+                self.data += buf.raw[:n]
+                self.messages += 1
+            elif lib.srt_getsockstate(self.conn) != srtlib.SRTS_CONNECTED:
+                break
+
+    def stop(self) -> None:
+        """The distributor goes away: its sockets close, what it got stays in ``data``."""
+        if self.conn != self._srtlib.SRT_INVALID_SOCK:
+            self.lib.srt_close(self.conn)
+        self.lib.srt_close(self.sock)
+        self._stop.set()
+        self._thread.join(2)

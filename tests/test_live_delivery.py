@@ -14,14 +14,20 @@ from pathlib import Path
 
 import psutil
 import pytest
-from live_helpers import PASSPHRASE, LossyHop, live_children, udp_port, wait_for_video
+from live_helpers import (
+    PASSPHRASE,
+    LibSrtReceiver,
+    LossyHop,
+    live_children,
+    udp_port,
+    wait_for_video,
+)
 
 from scte35lab import probe
 from scte35lab.live import FFmpegTestSource, Pipeline, SrtListener
 from scte35lab.schedule import AdBreak, Schedule, Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_child_left")]
-RECEIVER_LATENCY_S = 0.12  # srt-live-transmit's default: what it holds before writing out
 
 
 def _received(paths: list[Path]) -> tuple[set[str], list]:
@@ -46,14 +52,16 @@ def test_srt_peer_killed_five_times_ledger_matches_what_the_receiver_holds(tmp_p
     store.add_stream("main")
     key = store.new_stream_key("main")
     port = udp_port()
-    caps: list[Path] = []
-    stops: list[float] = []  # monotonic times each listener was stopped
+    receivers: list[LibSrtReceiver] = []
+    stops: list[float] = []  # monotonic times each receiver went away
 
-    def listen() -> SrtListener:
-        caps.append(tmp_path / f"capture{len(caps)}.ts")
-        return SrtListener(port, caps[-1], passphrase=PASSPHRASE).start()
+    def listen() -> LibSrtReceiver:
+        # the distributor writes each packet out as it gets it (no latency buffer), so what
+        # it holds is what its SRT acknowledged, however abruptly it goes
+        receivers.append(LibSrtReceiver(port, passphrase=PASSPHRASE, tsbpd=False))
+        return receivers[-1]
 
-    listener = listen()
+    receiver = listen()
     p = Pipeline(
         f"srt://127.0.0.1:{port}?peeridletimeo=1500",
         store=store,
@@ -70,21 +78,24 @@ def test_srt_peer_killed_five_times_ledger_matches_what_the_receiver_holds(tmp_p
         wait_for_video(p)
         for _ in range(5):
             time.sleep(rng.uniform(2.0, 4.0))
-            listener.stop()  # the distributor goes away at a random moment ...
+            receiver.stop()  # the distributor goes away at a random moment ...
             stops.append(time.monotonic())
             time.sleep(rng.uniform(0.5, 2.5))
-            listener = listen()  # ... and comes back
+            receiver = listen()  # ... and comes back
         obs.wait(60)
         time.sleep(1.5)
     finally:
         if obs is not None:
             obs.stop()
         p.stop()
-        listener.stop()
+        receiver.stop()
         stops.append(time.monotonic())
     logs = store.logs("main")
+    caps = []
+    for i, r in enumerate(receivers):
+        caps.append(tmp_path / f"capture{i}.ts")
+        caps[-1].write_bytes(bytes(r.data))
     found, probes = _received(caps)
-    by_hex = {r.cue.encode().hex(): r for r in p.cues}
     assert len(logs) == len(p.cues) >= 20 and set(logs["state"]) <= {
         "delivered",
         "late",
@@ -95,25 +106,25 @@ def test_srt_peer_killed_five_times_ledger_matches_what_the_receiver_holds(tmp_p
     # every cue in a capture was delivered, late or unconfirmed: never missed
     for hexed in found:
         assert states.get(hexed) in ("delivered", "late", "unconfirmed"), (hexed, states)
-    # every delivered cue is in a capture, unless the receiver died within its own latency
-    # after acknowledging (SRT acknowledges on receipt; the tool writes out after latency)
-    for hexed, state in states.items():
-        if state != "delivered" or hexed in found:
-            continue
-        rec = by_hex[hexed]
-        gap = min((s - rec.acked_at for s in stops if s >= rec.acked_at), default=99.0)
-        assert gap <= RECEIVER_LATENCY_S + 0.1, (rec.label(), gap)
+    # every delivered cue is in a capture
+    assert {h for h, s in states.items() if s == "delivered"} <= found
     # the outages and what they cost, said once and consistently
     outages = store.outages("main")
     events = [e for e in p.events if e.kind == "srt_outage"]
     assert len(outages) == len(events) >= 5
     assert (outages["bytes_lost"] > 0).all()
-    received = sum(c.stat().st_size for c in caps if c.exists())
     lost = int(outages["bytes_lost"].sum())
-    # each connection adds its PAT+PMT prefix; the last SRT payload is padded with nulls
-    slack = (1316 + 2 * 188) * (len(outages) + 1) + 1316
-    assert abs((p._out_bytes - received) - lost) <= slack, (p._out_bytes, received, lost)
     assert p.stats_rows[-1]["bytes_lost"] == p._srt.bytes_lost == lost
+    # bytes lost = written minus received, within one SRT packet an outage; what the sender
+    # added itself (each connection's PAT+PMT, null padding) is in received, not written
+    received = sum(len(r.data) for r in receivers)
+    added = sum(c.prefix + c.sender.padding_bytes for c in p._srt.conns.values())
+    assert abs((p._out_bytes - received) - (lost - added)) <= 1316 * (len(outages) + 1), (
+        p._out_bytes,
+        received,
+        lost,
+        added,
+    )
     # each reconnection's stream starts clean: PAT, PMT, then an IDR frame
     for cap in probes[1:]:
         pk = cap.packets

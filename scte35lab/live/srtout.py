@@ -116,8 +116,11 @@ class SrtOutput:
             self.conns[self.gen] = _Connection(sender)
             self.attempts += 1
             sender.start()
-            for old in [g for g in self.conns if g < self.gen - 8]:
-                del self.conns[old]  # cues that old were settled long ago
+            # connections that never carried a byte (retries while the peer was away), and
+            # any but the last 64, are forgotten: their copies were settled long ago
+            for old in [g for g in self.conns if g < self.gen]:
+                if not self.conns[old].given or old < self.gen - 64:
+                    del self.conns[old]
 
     def _ready(self, sender: Any) -> bool:
         # a sender with statistics knows when it is connected; FFmpeg connects only once
@@ -283,7 +286,7 @@ class SrtOutput:
         if conn.lost_counted:
             return
         conn.lost_counted = True
-        unacked = conn.given - conn.sender.acked_bytes if conn.sender.acks else None
+        unacked = conn.given - _srt_acked(conn.sender) if conn.sender.acks else None
         if self._open is not None:  # a retry that never connected: the same outage goes on
             if unacked and self._open.bytes_unacked is not None:
                 self._open.bytes_unacked += unacked
@@ -315,8 +318,8 @@ class SrtOutput:
                 return
             conn.sender.stop()
             conn.dead = True
-            if conn.sender.acks and conn.given - conn.sender.acked_bytes > 0 and conn.start:
-                unacked = conn.given - conn.sender.acked_bytes
+            if conn.sender.acks and conn.given - _srt_acked(conn.sender) > 0 and conn.start:
+                unacked = conn.given - _srt_acked(conn.sender)
                 outage = Outage(time.time(), unacked, ended_at=time.time())
                 self.outages.append(outage)
                 self._event(
@@ -328,3 +331,9 @@ class SrtOutput:
                 )
                 self._on_outage(outage)
             self.up = False
+
+
+def _srt_acked(sender: Any) -> int:
+    """Bytes the receiver's SRT acknowledged (the sender's own count where it keeps one
+    apart from its confirmed deliveries)."""
+    return int(getattr(sender, "srt_acked_bytes", sender.acked_bytes))

@@ -320,6 +320,7 @@ class LibSrtSender:
         self._failure: ComponentError | None = None
         self._finished = threading.Event()
         self._handed_pending = 0  # stream bytes handed to libsrt, not settled
+        self._srt_acked = 0  # stream bytes of messages libsrt saw acknowledged (left cleanly)
         self._sent: collections.deque[_Msg] = collections.deque()  # in libsrt's send buffer
         self._left: collections.deque[_Msg] = collections.deque()  # left it, not settled
         self._judge: list[_Msg] = []  # left at the last poll: judged at the next
@@ -414,6 +415,14 @@ class LibSrtSender:
         with self._cond:
             t = self._ledger.totals
             return t["acked"] + t["unconfirmed"] + self._handed_pending
+
+    @property
+    def srt_acked_bytes(self) -> int:
+        """Stream bytes of messages that left libsrt's send buffer by the receiver's ACK
+        (no drop among them): what the receiver's SRT got, whether or not it lived to
+        play it out. The byte count of an outage is written minus this."""
+        with self._cond:
+            return self._srt_acked
 
     @property
     def acked_bytes(self) -> int:
@@ -659,6 +668,8 @@ class LibSrtSender:
                     msg.clean = (
                         poll.drops == msg.drops_before and msg.left_t - msg.handed < skip_guard
                     )
+                    if poll.drops == msg.drops_before and msg.seg is not None:
+                        self._srt_acked += msg.seg.end - msg.seg.start
                 self._judge.clear()
                 # the messages that left the send buffer since then: the oldest ones
                 for _ in range(max(handed - s.pktSndBuf - left, 0)):
