@@ -1,0 +1,365 @@
+"""One streaming demultiplexer for every stage that follows a TS.
+
+:class:`Demux` takes TS bytes in any chunking (188-byte packets; it finds the sync byte and
+finds it again after a loss), follows PAT and PMT (new versions, several programs, PMT PIDs
+that move) with a :class:`~scte35lab.ts.psi.PsiFollower`, assembles the PSI and private
+sections of each PID, reads each PES header and its timestamps, and for H.264 and HEVC
+video finds each access unit and whether it is an IDR (H.264) or IRAP (HEVC) picture. It
+calls back the subscribers with what they asked for, in stream order: a subscriber is any
+object with some of these methods (the way a TSDuck plugin holds a service-discovery object
+and a packetizer instead of parsing tables itself):
+
+- ``on_pat(pat)`` when a PAT is new, ``on_pmt(program_number, pmt)`` when a PMT is;
+- ``on_section(pid, section, offset)`` for every complete section on a PAT, PMT, SCTE-35
+  (stream_type 0x86) or ``section_pids`` PID;
+- ``on_pes(pid, header, data, offset)`` at each PES start of a non-video stream (``data``:
+  that packet's bytes after the PES header);
+- ``on_access_unit(au)`` for each video PES (one access unit) once it has ended.
+
+``offset`` is the stream byte offset of the packet (where a section completes, where a PES
+starts). Only the packets that matter are read one by one: PSI and section PIDs, PES starts,
+and the first packets of each video access unit; the rest is counted per chunk with numpy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scte35lab.ts import nal
+from scte35lab.ts.packets import SYNC_BYTE, TS_PACKET_SIZE, find_sync, header_words
+from scte35lab.ts.pes import PesHeader, parse_pes_header
+from scte35lab.ts.psi import (
+    PAT_PID,
+    SCTE35_STREAM_TYPE,
+    STREAM_TYPES,
+    VIDEO_STREAM_TYPES,
+    Pat,
+    Pmt,
+    PsiFollower,
+)
+from scte35lab.ts.sections import PidSections
+
+log = logging.getLogger(__name__)
+
+HEAD_BYTES = 4096  # of each access unit: enough for AUD, parameter sets, SEI, a slice header
+_PAYLOAD = TS_PACKET_SIZE - 4
+_SYNC_RUN = 5  # packets kept back while looking for sync
+
+VIDEO = "video"
+PES = "pes"
+SECTIONS = "sections"
+
+
+@dataclass
+class AccessUnit:
+    """One video access unit (one PES packet), as it ended."""
+
+    pid: int
+    codec: str  # "h264", "hevc", or the stream_type's name
+    pts: int | None
+    dts: int | None
+    keyframe: bool  # IDR (H.264) or IRAP (HEVC)
+    recovery_point: bool  # an I picture a recovery-point SEI announces
+    picture_type: str | None
+    size: int  # TS payload bytes of its PES packet, PES header included
+    offset: int  # stream byte offset of the packet where it starts
+    head: bytes  # its first elementary-stream bytes (up to HEAD_BYTES)
+
+
+@dataclass
+class _Es:
+    """One elementary stream being followed."""
+
+    pid: int
+    stream_type: int
+    program: int
+    kind: str
+    codec: str
+    open: bool = False
+    header: PesHeader | None = None
+    head: bytearray = field(default_factory=bytearray)
+    size: int = 0
+    start_row: int = 0  # row of the current chunk from which ``size`` still counts
+    offset: int = 0
+    hevc: nal.HevcState = field(default_factory=nal.HevcState)
+
+
+class Demux:
+    """Streaming demultiplexer (see the module doc): ``feed(chunk)`` ... ``flush()``."""
+
+    def __init__(
+        self,
+        *subscribers: Any,
+        section_pids: Iterable[int] = (),
+        head_bytes: int = HEAD_BYTES,
+    ) -> None:
+        self.psi = PsiFollower()
+        self.sections = PidSections()
+        self.offset = 0  # stream byte offset of the next byte fed
+        self.video_pts: dict[int, int] = {}  # video PID -> PTS of its last PES start so far
+        self.resyncs = 0
+        self.head_bytes = head_bytes
+        self._head_packets = head_bytes // _PAYLOAD + 2
+        self._section_pids = set(section_pids)
+        self._es: dict[int, _Es] = {}
+        self._subs: list[Any] = []
+        self._calls: dict[str, list[Callable[..., Any]]] = {}
+        self._tail = b""
+        self._synced = False
+        self._rows: np.ndarray | None = None
+        self._pid: np.ndarray | None = None
+        self._plen: np.ndarray | None = None
+        self._cum: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for sub in subscribers:
+            self.subscribe(sub)
+
+    def subscribe(self, subscriber: Any) -> Any:
+        """Call ``subscriber``'s ``on_*`` methods from now on; returns it."""
+        self._subs.append(subscriber)
+        names = ("on_pat", "on_pmt", "on_section", "on_pes", "on_access_unit")
+        self._calls = {n: [getattr(s, n) for s in self._subs if hasattr(s, n)] for n in names}
+        return subscriber
+
+    @property
+    def streams(self) -> dict[int, tuple[int, int]]:
+        """Elementary PID -> (program_number, stream_type) of every stream the PMTs list."""
+        return {es.pid: (es.program, es.stream_type) for es in self._es.values()}
+
+    # ------------------------------------------------------------------ bytes in
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Read ``data`` (any length; a partial packet waits for the next call)."""
+        buf = self._tail + bytes(data) if self._tail else bytes(data)
+        self._tail = b""
+        pos, n = 0, len(buf)
+        while pos < n:
+            if not self._synced:
+                found = find_sync(buf, pos, packet_size=TS_PACKET_SIZE)
+                if found is None or (found[0] > pos and n - found[0] < _SYNC_RUN * 188):
+                    keep = min(n - pos, _SYNC_RUN * TS_PACKET_SIZE)
+                    self.offset += n - keep - pos
+                    self._tail = buf[n - keep :]
+                    return
+                self.offset += found[0] - pos
+                pos = found[0]
+                self._synced = True
+            m = (n - pos) // TS_PACKET_SIZE
+            if not m:
+                self._tail = buf[pos:]
+                return
+            rows = np.frombuffer(buf, np.uint8, m * TS_PACKET_SIZE, pos).reshape(m, -1)
+            head = header_words(rows)
+            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
+            k = int(bad[0]) if len(bad) else m
+            if k:
+                self.packets(rows[:k], head[:k])
+            pos += k * TS_PACKET_SIZE
+            if k < m:
+                log.warning("TS sync lost at byte %d: resynchronising", self.offset)
+                self.lost_sync()
+
+    def lost_sync(self) -> None:
+        """Forget what was in progress (sections, access units): bytes went missing."""
+        self._synced = False
+        self.resyncs += 1
+        self.sections.reset()
+        for es in self._es.values():
+            es.open = False
+
+    def flush(self) -> None:
+        """End of stream: the access units still open end here."""
+        for es in list(self._es.values()):
+            if es.open and es.kind == VIDEO:
+                self._access_unit(es)
+        self.offset += len(self._tail)
+        self._tail = b""
+
+    def packets(self, rows: np.ndarray, head: np.ndarray | None = None) -> None:
+        """Read whole packets ``rows`` (``(n, 188)`` uint8, sync byte first), the first at
+        byte ``offset``; ``head``: their header words if the caller has them."""
+        n = len(rows)
+        if not n:
+            return
+        h = header_words(rows) if head is None else head
+        pid = ((h >> 8) & 0x1FFF).astype(np.int32)
+        pusi = (h & 0x400000) != 0
+        self._rows, self._pid, self._plen, self._cum = rows, pid, None, {}
+        base = self.offset
+        start = 0
+        while start < n:
+            for i in self._wanted(pid, pusi, start):
+                if self._packet(rows[i], int(pid[i]), bool(pusi[i]), i, base):
+                    start = i + 1  # PAT or PMT changed what to read: look again
+                    break
+            else:
+                break
+        for es in self._es.values():
+            if es.open and es.kind == VIDEO:
+                es.size += self._bytes(es.pid, es.start_row, n)
+                es.start_row = 0
+        self.offset = base + n * TS_PACKET_SIZE
+        self._rows = self._pid = self._plen = None
+        self._cum = {}
+
+    # ------------------------------------------------------------------ per packet
+
+    def _wanted(self, pid: np.ndarray, pusi: np.ndarray, start: int) -> list[int]:
+        p = pid[start:]
+        u = pusi[start:]
+        section_pids = {PAT_PID, *self.psi.pmt_pids, *self._section_pids}
+        want = np.zeros(len(p), dtype=bool)
+        for es in self._es.values():
+            if es.kind == SECTIONS:
+                section_pids.add(es.pid)
+            elif es.kind == PES and self._calls["on_pes"]:
+                want |= (p == es.pid) & u
+            elif es.kind == VIDEO and self._calls["on_access_unit"]:
+                idx = np.flatnonzero(p == es.pid)
+                if not len(idx):
+                    continue
+                ordinal = np.arange(len(idx))
+                last_start = np.maximum.accumulate(np.where(u[idx], ordinal, -1))
+                near = (last_start >= 0) & (ordinal - last_start < self._head_packets)
+                if es.open and len(es.head) < self.head_bytes:
+                    near |= last_start < 0  # an access unit going on from before
+                want[idx[near]] = True
+        for s in section_pids:
+            want |= p == s
+        return (np.flatnonzero(want) + start).tolist()
+
+    def _packet(self, row: np.ndarray, pid: int, pusi: bool, i: int, base: int) -> bool:
+        """Read one packet; True when the streams to follow changed."""
+        afc = (int(row[3]) >> 4) & 3
+        if not afc & 1:
+            return False
+        start = 4 if afc == 1 else 5 + int(row[4])
+        if start >= TS_PACKET_SIZE:
+            return False
+        payload = row[start:].tobytes()
+        offset = base + i * TS_PACKET_SIZE
+        es = self._es.get(pid)
+        if es is None or es.kind == SECTIONS or self.psi.follows(pid):
+            changed = False
+            for section in self.sections.push(pid, payload, pusi):
+                changed |= self._section(pid, section, offset)
+            return changed
+        if es.kind == VIDEO:
+            self._video(es, payload, pusi, i, offset)
+        elif pusi:
+            hdr = parse_pes_header(payload)
+            if hdr is not None:
+                for call in self._calls["on_pes"]:
+                    call(pid, hdr, payload[hdr.header_length :], offset)
+        return False
+
+    def _section(self, pid: int, section: bytes, offset: int) -> bool:
+        for call in self._calls["on_section"]:
+            call(pid, section, offset)
+        if not self.psi.follows(pid):
+            return False
+        table = self.psi.section(pid, section)
+        if table is None:
+            return False
+        changed = self._follow_streams() or isinstance(table, Pat)
+        if isinstance(table, Pat):
+            for call in self._calls["on_pat"]:
+                call(table)
+        elif isinstance(table, Pmt):
+            for call in self._calls["on_pmt"]:
+                call(table.program_number, table)
+        return changed
+
+    def _follow_streams(self) -> bool:
+        """Match the streams followed to what the PMTs now list; True if that changed."""
+        new: dict[int, _Es] = {}
+        for pid, (program, es) in self.psi.streams().items():
+            st = es.stream_type
+            old = self._es.get(pid)
+            if old is not None and old.stream_type == st:
+                old.program = program
+                new[pid] = old
+                continue
+            if st == SCTE35_STREAM_TYPE:
+                kind = SECTIONS
+            elif st in VIDEO_STREAM_TYPES:
+                kind = VIDEO
+            else:
+                kind = PES
+            new[pid] = _Es(pid, st, program, kind, STREAM_TYPES.get(st, f"0x{st:02x}"))
+        changed = {p: e.kind for p, e in new.items()} != {p: e.kind for p, e in self._es.items()}
+        self._es = new
+        return changed
+
+    def _video(self, es: _Es, payload: bytes, pusi: bool, i: int, offset: int) -> None:
+        if pusi:
+            if es.open:
+                es.size += self._bytes(es.pid, es.start_row, i)
+                self._access_unit(es)
+            hdr = parse_pes_header(payload)
+            if hdr is None:
+                es.open = False
+                return
+            es.open = True
+            es.header = hdr
+            es.head = bytearray(payload[hdr.header_length :])
+            es.size = 0
+            es.start_row = i
+            es.offset = offset
+            if hdr.pts is not None:
+                self.video_pts[es.pid] = hdr.pts
+        elif es.open and len(es.head) < self.head_bytes:
+            es.head += payload
+
+    def _access_unit(self, es: _Es) -> None:
+        es.open = False
+        head = bytes(es.head[: self.head_bytes])
+        if es.codec == nal.H264:
+            info = nal.h264_picture(head)
+        elif es.codec == nal.HEVC:
+            info = nal.hevc_picture(head, es.hevc)
+        else:
+            info = nal.PictureInfo()
+        hdr = es.header
+        au = AccessUnit(
+            pid=es.pid,
+            codec=es.codec,
+            pts=None if hdr is None else hdr.pts,
+            dts=None if hdr is None else hdr.dts,
+            keyframe=info.keyframe,
+            recovery_point=info.recovery_point,
+            picture_type=info.picture_type,
+            size=es.size,
+            offset=es.offset,
+            head=head,
+        )
+        for call in self._calls["on_access_unit"]:
+            call(au)
+
+    def _bytes(self, pid: int, a: int, b: int) -> int:
+        """Payload bytes of ``pid`` in rows ``a``..``b`` (exclusive) of the current chunk."""
+        if self._pid is None or self._rows is None or b <= a:
+            return 0
+        cum = self._cum.get(pid)
+        if cum is None:
+            if self._plen is None:
+                self._plen = _payload_lengths(self._rows)
+            idx = np.flatnonzero(self._pid == pid)
+            cum = self._cum[pid] = (idx, np.concatenate(([0], np.cumsum(self._plen[idx]))))
+        idx, cs = cum
+        lo, hi = np.searchsorted(idx, (a, b))
+        return int(cs[hi] - cs[lo])
+
+
+def _payload_lengths(rows: np.ndarray) -> np.ndarray:
+    """Payload bytes of each packet of ``rows``."""
+    afc = (rows[:, 3] >> 4) & 3
+    af = np.where(afc & 2, rows[:, 4].astype(np.int64) + 1, 0)
+    return np.where(afc & 1, np.maximum(_PAYLOAD - af, 0), 0)
+
+
+__all__ = ["HEAD_BYTES", "AccessUnit", "Demux"]
