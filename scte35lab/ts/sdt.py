@@ -37,6 +37,7 @@ from scte35lab.cue.layout import (
     u,
 )
 from scte35lab.errors import InvalidFieldError, Scte35Error, StreamError, TruncatedError
+from scte35lab.ts.demux import Demux
 from scte35lab.ts.packetize import SectionPacketizer
 from scte35lab.ts.packets import (
     NULL_PID,
@@ -48,16 +49,13 @@ from scte35lab.ts.packets import (
     packet_table,
 )
 from scte35lab.ts.psi import (
-    PAT_PID,
     Descriptor,
-    Pat,
     check_section,
     crc_ok,
     descriptor_loop,
     descriptor_loop_bytes,
     with_crc,
 )
-from scte35lab.ts.sections import SectionAssembler
 
 log = logging.getLogger(__name__)
 
@@ -347,10 +345,8 @@ class ServiceNamer:
         self.provider = provider
         self.interval = round(interval * PCR_HZ)
         self._out = SectionPacketizer(SDT_PID)
-        self._asm = SectionAssembler()
-        self._pat_asm = SectionAssembler()
-        self._pat: Pat | None = None
-        self._pat_last: bytes | None = None
+        self._demux = Demux(self, section_pids=(SDT_PID,))
+        self._sdt_sections: dict[int, list[bytes]] = {}  # stream offset -> sections it ends
         self._tail = b""
         self._synced = False
         self._cache: dict[bytes, bytes] = {}
@@ -426,11 +422,12 @@ class ServiceNamer:
         pid = (head >> 8) & 0x1FFF
         edits: dict[int, list[bytes] | None] = {}  # row -> packets in its place
         inserts: dict[int, list[bytes]] = {}  # row -> packets before it
-        for i in np.flatnonzero((pid == SDT_PID) | (pid == PAT_PID)).tolist():
-            if pid[i] == PAT_PID:
-                self._pat_packet(rows[i])
-            else:
-                edits[i] = self._sdt_packet(rows[i])
+        base = self._demux.offset
+        self._demux.packets(rows, head)  # the PAT, and the SDT sections each packet ends
+        ended, self._sdt_sections = self._sdt_sections, {}
+        for i in np.flatnonzero(pid == SDT_PID).tolist():
+            sections = ended.get(base + i * TS_PACKET_SIZE, [])
+            edits[i] = self._sdt_packet(rows[i], sections)
         if self.input_has_sdt:
             self._pending = None
         else:
@@ -449,36 +446,17 @@ class ServiceNamer:
             last = r + 1
         out.append(buf[pos + last * TS_PACKET_SIZE : pos + len(rows) * TS_PACKET_SIZE])
 
-    @staticmethod
-    def _payload(row: np.ndarray) -> tuple[bytes, bool, bool]:
-        """(payload, payload_unit_start_indicator, has payload)."""
-        afc = (row[3] >> 4) & 3
-        if not afc & 1:
-            return b"", False, False
-        start = 4 if afc == 1 else 5 + int(row[4])
-        return row[start:].tobytes(), bool(row[1] & 0x40), True
+    def on_section(self, pid: int, section: bytes, offset: int) -> None:
+        """Demux callback: an SDT-PID section ends in the packet at ``offset``."""
+        if pid == SDT_PID:
+            self._sdt_sections.setdefault(offset, []).append(section)
 
-    def _pat_packet(self, row: np.ndarray) -> None:
-        payload, pusi, has = self._payload(row)
-        if not has or (pusi and payload == self._pat_last):
-            return
-        for section in self._pat_asm.push(payload, pusi):
-            if section[0] == 0 and crc_ok(section):
-                try:
-                    self._pat = Pat.parse(section)
-                except StreamError:
-                    continue
-        if pusi:
-            self._pat_last = payload
-
-    def _sdt_packet(self, row: np.ndarray) -> list[bytes]:
+    def _sdt_packet(self, row: np.ndarray, sections: list[bytes]) -> list[bytes]:
         """What goes out in place of one input packet on PID 0x11."""
-        payload, pusi, has = self._payload(row)
-        if not has:  # adaptation field only (a discontinuity mark): our counter, unchanged
+        if not (row[3] >> 4) & 1:  # adaptation field only (a discontinuity mark)
             b = bytearray(row.tobytes())
-            b[3] = (b[3] & 0xF0) | ((self._out.cc - 1) & 0x0F)
+            b[3] = (b[3] & 0xF0) | ((self._out.cc - 1) & 0x0F)  # our counter, unchanged
             return [bytes(b)]
-        sections = self._asm.push(payload, pusi)
         if not sections:
             return [NULL_PACKET]  # part of a section still coming: it goes out at its end
         return self._out.packets([self._rewrite(s) for s in sections])
@@ -590,7 +568,7 @@ class ServiceNamer:
 
     def _made_section(self) -> bytes | None:
         """An SDT naming the PAT's programs (None before a PAT)."""
-        pat = self._pat
+        pat = self._demux.psi.pat
         if pat is None or not pat.pmt_pids:
             return None
         sdt = Sdt(
