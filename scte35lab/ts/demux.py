@@ -11,7 +11,8 @@ and a packetizer instead of parsing tables itself):
 
 - ``on_pat(pat)`` when a PAT is new, ``on_pmt(program_number, pmt)`` when a PMT is;
 - ``on_section(pid, section, offset)`` for every complete section on a PAT, PMT, SCTE-35
-  (stream_type 0x86) or ``section_pids`` PID;
+  (stream_type 0x86) or ``section_pids`` PID, and for an SCTE-35 section found inside a
+  private PES (stream_type 0x06: how FFmpeg's muxer rewrites SCTE-35);
 - ``on_pes(pid, header, data, offset)`` at each PES start of a non-video stream (``data``:
   that packet's bytes after the PES header);
 - ``on_access_unit(au)`` for each video PES (one access unit) once it has ended.
@@ -34,13 +35,17 @@ from scte35lab.ts import nal
 from scte35lab.ts.packets import SYNC_BYTE, TS_PACKET_SIZE, find_sync, header_words
 from scte35lab.ts.pes import PesHeader, parse_pes_header
 from scte35lab.ts.psi import (
+    CUEI,
     PAT_PID,
+    PRIVATE_CODECS,
     SCTE35_STREAM_TYPE,
+    SCTE35_TABLE_ID,
     STREAM_TYPES,
     VIDEO_STREAM_TYPES,
     Pat,
     Pmt,
     PsiFollower,
+    crc_ok,
 )
 from scte35lab.ts.sections import PidSections
 
@@ -53,6 +58,8 @@ _SYNC_RUN = 5  # packets kept back while looking for sync
 VIDEO = "video"
 PES = "pes"
 SECTIONS = "sections"
+PRIVATE = "private"  # stream_type 0x06 of unnamed content: maybe SCTE-35 as FFmpeg remuxes it
+MAX_PRIVATE_PES = 4096
 
 
 @dataclass
@@ -86,6 +93,8 @@ class _Es:
     size: int = 0
     start_row: int = 0  # row of the current chunk from which ``size`` still counts
     offset: int = 0
+    last_offset: int = 0
+    scte35: bool = False  # a private PES carried an SCTE-35 section
     hevc: nal.HevcState = field(default_factory=nal.HevcState)
 
 
@@ -129,6 +138,11 @@ class Demux:
     def streams(self) -> dict[int, tuple[int, int]]:
         """Elementary PID -> (program_number, stream_type) of every stream the PMTs list."""
         return {es.pid: (es.program, es.stream_type) for es in self._es.values()}
+
+    @property
+    def scte35_pids(self) -> set[int]:
+        """PIDs that carry SCTE-35: as sections, or (found so far) inside private PES."""
+        return {e.pid for e in self._es.values() if e.kind == SECTIONS or e.scte35}
 
     # ------------------------------------------------------------------ bytes in
 
@@ -214,7 +228,7 @@ class Demux:
         section_pids = {PAT_PID, *self.psi.pmt_pids, *self._section_pids}
         want = np.zeros(len(p), dtype=bool)
         for es in self._es.values():
-            if es.kind == SECTIONS:
+            if es.kind == SECTIONS or es.kind == PRIVATE:
                 section_pids.add(es.pid)
             elif es.kind == PES and self._calls["on_pes"]:
                 want |= (p == es.pid) & u
@@ -243,6 +257,9 @@ class Demux:
         payload = row[start:].tobytes()
         offset = base + i * TS_PACKET_SIZE
         es = self._es.get(pid)
+        if es is not None and es.kind == PRIVATE:
+            self._private(es, payload, pusi, offset)
+            return False
         if es is None or es.kind == SECTIONS or self.psi.follows(pid):
             changed = False
             for section in self.sections.push(pid, payload, pusi):
@@ -284,12 +301,7 @@ class Demux:
                 old.program = program
                 new[pid] = old
                 continue
-            if st == SCTE35_STREAM_TYPE:
-                kind = SECTIONS
-            elif st in VIDEO_STREAM_TYPES:
-                kind = VIDEO
-            else:
-                kind = PES
+            kind = stream_kind(st, es.descriptors, es.registration)
             new[pid] = _Es(pid, st, program, kind, STREAM_TYPES.get(st, f"0x{st:02x}"))
         changed = {p: e.kind for p, e in new.items()} != {p: e.kind for p, e in self._es.items()}
         self._es = new
@@ -315,8 +327,50 @@ class Demux:
         elif es.open and len(es.head) < self.head_bytes:
             es.head += payload
 
+    def _private(self, es: _Es, payload: bytes, pusi: bool, offset: int) -> None:
+        """Collect a private PES; at its end, an SCTE-35 section in it is called back."""
+        if pusi:
+            if es.open:
+                self._private_end(es)
+            es.open, es.head, es.offset = True, bytearray(payload), offset
+        elif es.open:
+            es.head += payload
+        else:
+            return
+        es.last_offset = offset
+        head = es.head
+        length = (head[4] << 8) | head[5] if len(head) >= 6 else 0
+        if (length and len(head) >= 6 + length) or len(head) > MAX_PRIVATE_PES:
+            self._private_end(es)
+
+    def _private_end(self, es: _Es) -> None:
+        es.open = False
+        hdr = parse_pes_header(es.head)
+        if hdr is None:
+            return
+        length = hdr.pes_packet_length
+        data = bytes(es.head[hdr.header_length : 6 + length if length else None])
+        if len(data) < 3 or data[0] != SCTE35_TABLE_ID:
+            return
+        section = data[: 3 + (((data[1] & 0x0F) << 8) | data[2])]
+        if len(section) < 3 + (((data[1] & 0x0F) << 8) | data[2]) or not crc_ok(section):
+            return
+        es.scte35 = True
+        for call in self._calls["on_section"]:
+            call(es.pid, section, es.last_offset)
+
+    def open_access_units(self) -> list[AccessUnit]:
+        """The video access units still coming in, as far as they have come (their size
+        so far); they are called back in full when they end."""
+        return [self._made(es) for es in self._es.values() if es.open and es.kind == VIDEO]
+
     def _access_unit(self, es: _Es) -> None:
         es.open = False
+        au = self._made(es)
+        for call in self._calls["on_access_unit"]:
+            call(au)
+
+    def _made(self, es: _Es) -> AccessUnit:
         head = bytes(es.head[: self.head_bytes])
         if es.codec == nal.H264:
             info = nal.h264_picture(head)
@@ -325,7 +379,7 @@ class Demux:
         else:
             info = nal.PictureInfo()
         hdr = es.header
-        au = AccessUnit(
+        return AccessUnit(
             pid=es.pid,
             codec=es.codec,
             pts=None if hdr is None else hdr.pts,
@@ -337,8 +391,6 @@ class Demux:
             offset=es.offset,
             head=head,
         )
-        for call in self._calls["on_access_unit"]:
-            call(au)
 
     def _bytes(self, pid: int, a: int, b: int) -> int:
         """Payload bytes of ``pid`` in rows ``a``..``b`` (exclusive) of the current chunk."""
@@ -355,6 +407,23 @@ class Demux:
         return int(cs[hi] - cs[lo])
 
 
+def stream_kind(stream_type: int, descriptors: list, registration: str | None) -> str:
+    """How the demux follows an elementary stream: SCTE-35 sections (0x86, or 0x05 with a
+    CUEI registration), video access units, a private PES that may hide SCTE-35 (0x06
+    without a descriptor naming its codec), or plain PES."""
+    if stream_type == SCTE35_STREAM_TYPE or (stream_type == 0x05 and registration == CUEI):
+        return SECTIONS
+    if stream_type in VIDEO_STREAM_TYPES:
+        return VIDEO
+    if (
+        stream_type == 0x06
+        and registration != "Opus"
+        and not any(tag in PRIVATE_CODECS for tag, _ in descriptors)
+    ):
+        return PRIVATE
+    return PES
+
+
 def _payload_lengths(rows: np.ndarray) -> np.ndarray:
     """Payload bytes of each packet of ``rows``."""
     afc = (rows[:, 3] >> 4) & 3
@@ -362,4 +431,4 @@ def _payload_lengths(rows: np.ndarray) -> np.ndarray:
     return np.where(afc & 1, np.maximum(_PAYLOAD - af, 0), 0)
 
 
-__all__ = ["HEAD_BYTES", "AccessUnit", "Demux"]
+__all__ = ["HEAD_BYTES", "AccessUnit", "Demux", "stream_kind"]

@@ -48,6 +48,14 @@ STREAM_TYPES: dict[int, str] = {
 }
 VIDEO_STREAM_TYPES = frozenset({0x01, 0x02, 0x10, 0x1B, 0x24, 0x33, 0x42, 0xD1, 0xEA})
 AUDIO_STREAM_TYPES = frozenset({0x03, 0x04, 0x0F, 0x11, 0x81, 0x82, 0x83, 0x87})
+# stream_type 0x06 descriptors that name what is inside (ETSI EN 300 468)
+PRIVATE_CODECS: dict[int, str] = {
+    0x6A: "ac3",
+    0x7A: "eac3",
+    0x7B: "dts",
+    0x59: "dvb_subtitle",
+    0x56: "dvb_teletext",
+}
 
 
 def section_length(data: bytes | bytearray, pos: int = 0) -> int:

@@ -104,8 +104,8 @@ class PidSections:
     """One :class:`SectionAssembler` per PID, made on first use: the one place every stage
     that follows sections gets its assemblers from."""
 
-    def __init__(self) -> None:
-        self._asm: dict[int, SectionAssembler] = {}
+    def __init__(self, assemblers: dict[int, SectionAssembler] | None = None) -> None:
+        self._asm: dict[int, SectionAssembler] = dict(assemblers or {})
 
     def assembler(self, pid: int) -> SectionAssembler:
         """The assembler of ``pid`` (a new one the first time)."""
