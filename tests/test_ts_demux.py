@@ -136,9 +136,7 @@ def test_two_programs_are_both_followed():
 def test_moved_pmt_pid_is_followed_and_old_one_dropped():
     es = [EsInfo(0x1B, 256)]
     first = psi_packets(Pat({1: 4096}), {4096: Pmt(1, 256, es)})
-    moved = psi_packets(
-        Pat({1: 4097}, version_number=1), {4097: Pmt(1, 257, [EsInfo(0x1B, 257)])}
-    )
+    moved = psi_packets(Pat({1: 4097}, version_number=1), {4097: Pmt(1, 257, [EsInfo(0x1B, 257)])})
     rec, demux = run(first + moved)
     assert [p.pmt_pids for p in rec.pats] == [{1: 4096}, {1: 4097}]
     assert demux.psi.pmt_pids == {4097: 1}

@@ -123,9 +123,9 @@ class PidSections:
         for asm in self._asm.values():
             asm.reset()
 
-    def get(self, pid: int) -> SectionAssembler | None:
-        """The assembler of ``pid`` if it has one."""
-        return self._asm.get(pid)
+    def get(self, pid: int, default: SectionAssembler | None = None) -> SectionAssembler | None:
+        """The assembler of ``pid`` if it has one, else ``default``."""
+        return self._asm.get(pid, default)
 
     def items(self):
         """``(pid, assembler)`` pairs."""
