@@ -76,11 +76,12 @@ from scte35lab.ts.psi import (
     EsInfo,
     Pat,
     Pmt,
+    PsiFollower,
     crc_ok,
     registration_descriptor,
     with_crc,
 )
-from scte35lab.ts.sections import SectionAssembler
+from scte35lab.ts.sections import PidSections, SectionAssembler
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -358,7 +359,8 @@ class Injector:
         self._seen_pids = np.zeros(8192, dtype=bool)
         self._chunk_pid = np.zeros(0, dtype=np.uint16)
         self._chunk_row = 0
-        self._pat_asm = SectionAssembler()
+        self._psi = PsiFollower()  # the PAT, followed as every stage follows it
+        self._pat_sections = PidSections()
         self._pat_last: bytes | None = None
         self._pmt_cache: dict[bytes, bytes] = {}
         self._pmt_collect: _PmtCollect | None = None
@@ -775,18 +777,17 @@ class Injector:
             if pusi and payload == self._pat_last:
                 return False
             changed = False
-            for section in self._pat_asm.push(payload, pusi):
-                changed |= self._pat(section)
+            for section in self._pat_sections.push(PAT_PID, payload, pusi):
+                pat = self._psi.section(PAT_PID, section)
+                if isinstance(pat, Pat):
+                    changed |= self._pat(pat)
             if pusi:
                 self._pat_last = payload
             return changed
         af = rows[i, 5:start].tobytes() if afc == 3 and start > 5 else None
         return self._pmt_packet(seg, i, payload, pusi, h & 0x0F, af)
 
-    def _pat(self, section: bytes) -> bool:
-        if section[0] != 0x00 or not crc_ok(section):
-            return False
-        pat = Pat.parse(section)
+    def _pat(self, pat: Pat) -> bool:
         programs = pat.pmt_pids
         if not programs:
             return False
