@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from scte35lab.ts import nal
-from scte35lab.ts.packets import SYNC_BYTE, TS_PACKET_SIZE, find_sync, header_words
+from scte35lab.ts.packets import TS_PACKET_SIZE, PacketAligner, header_words
 from scte35lab.ts.pes import PesHeader, parse_pes_header
 from scte35lab.ts.psi import (
     CUEI,
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 HEAD_BYTES = 4096  # of each access unit: enough for AUD, parameter sets, SEI, a slice header
 _PAYLOAD = TS_PACKET_SIZE - 4
-_SYNC_RUN = 5  # packets kept back while looking for sync
 
 VIDEO = "video"
 PES = "pes"
@@ -118,8 +117,7 @@ class Demux:
         self._es: dict[int, _Es] = {}
         self._subs: list[Any] = []
         self._calls: dict[str, list[Callable[..., Any]]] = {}
-        self._tail = b""
-        self._synced = False
+        self._aligner = PacketAligner()
         self._rows: np.ndarray | None = None
         self._pid: np.ndarray | None = None
         self._plen: np.ndarray | None = None
@@ -148,39 +146,20 @@ class Demux:
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Read ``data`` (any length; a partial packet waits for the next call)."""
-        buf = self._tail + bytes(data) if self._tail else bytes(data)
-        self._tail = b""
-        pos, n = 0, len(buf)
-        while pos < n:
-            if not self._synced:
-                found = find_sync(buf, pos, packet_size=TS_PACKET_SIZE)
-                if found is None or (found[0] > pos and n - found[0] < _SYNC_RUN * 188):
-                    keep = min(n - pos, _SYNC_RUN * TS_PACKET_SIZE)
-                    self.offset += n - keep - pos
-                    self._tail = buf[n - keep :]
-                    return
-                self.offset += found[0] - pos
-                pos = found[0]
-                self._synced = True
-            m = (n - pos) // TS_PACKET_SIZE
-            if not m:
-                self._tail = buf[pos:]
-                return
-            rows = np.frombuffer(buf, np.uint8, m * TS_PACKET_SIZE, pos).reshape(m, -1)
-            head = header_words(rows)
-            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
-            k = int(bad[0]) if len(bad) else m
-            if k:
-                self.packets(rows[:k], head[:k])
-            pos += k * TS_PACKET_SIZE
-            if k < m:
-                log.warning("TS sync lost at byte %d: resynchronising", self.offset)
+        aligner = self._aligner
+        for piece, rows, head in aligner.split(data):
+            if aligner.losses != self.resyncs:
                 self.lost_sync()
+            if rows is None:
+                self.offset += len(piece)  # not in sync: skipped
+            else:
+                self.packets(rows, head)
+        if aligner.losses != self.resyncs:
+            self.lost_sync()
 
     def lost_sync(self) -> None:
         """Forget what was in progress (sections, access units): bytes went missing."""
-        self._synced = False
-        self.resyncs += 1
+        self.resyncs = self._aligner.losses
         self.sections.reset()
         for es in self._es.values():
             es.open = False
@@ -190,8 +169,8 @@ class Demux:
         for es in list(self._es.values()):
             if es.open and es.kind == VIDEO:
                 self._access_unit(es)
-        self.offset += len(self._tail)
-        self._tail = b""
+        self.offset += len(self._aligner.tail)
+        self._aligner.tail = b""
 
     def packets(self, rows: np.ndarray, head: np.ndarray | None = None) -> None:
         """Read whole packets ``rows`` (``(n, 188)`` uint8, sync byte first), the first at

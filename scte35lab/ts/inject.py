@@ -61,8 +61,7 @@ from scte35lab.ts.packets import (
     NULL_PID,
     SYNC_BYTE,
     TS_PACKET_SIZE,
-    find_sync,
-    header_words,
+    PacketAligner,
     packet_table,
 )
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, parse_pes_header, pes_timestamps, pts_diff
@@ -372,8 +371,7 @@ class Injector:
         self._follows = follows
         self._cue_cc = 0  # the SCTE-35 PID's first continuity_counter
         self._cue_out: SectionPacketizer | None = None
-        self._tail = b""
-        self._synced = False
+        self._aligner = PacketAligner(strict=True, name="inject")
         self._segments: deque[_Segment] = deque()
         self._serial = 0
         self._held_bytes = 0
@@ -464,56 +462,17 @@ class Injector:
         if not isinstance(data, bytes):
             data = bytes(data)
         self.bytes_in += len(data)
-        if self._tail:
-            data = self._tail + data
-            self._tail = b""
-        mv = memoryview(data)
-        pos = 0
-        n = len(data)
-        while pos < n:
-            if not self._synced:
-                # the first sync may find 192/204-byte packets: refused below, not skipped
-                first = self.packets_in == 0
-                found = find_sync(mv[pos:], packet_size=None if first else TS_PACKET_SIZE)
-                if found is None or (n - pos - found[0] < 5 * TS_PACKET_SIZE and found[0] > 0):
-                    keep = min(n - pos, 5 * TS_PACKET_SIZE)
-                    if n - pos - keep:
-                        self._raw(mv[pos : n - keep])
-                    self._tail = bytes(mv[n - keep :])
-                    break
-                q, size = found
-                if size != TS_PACKET_SIZE:
-                    raise StreamError(f"inject handles 188-byte packets, not {size}")
-                if q:
-                    log.warning("%d bytes before sync passed through unchanged", q)
-                    self._raw(mv[pos : pos + q])
-                pos += q
-                self._synced = True
-            m = (n - pos) // TS_PACKET_SIZE
-            if m == 0:
-                self._tail = bytes(mv[pos:])
-                break
-            rows = np.frombuffer(data, dtype=np.uint8, count=m * TS_PACKET_SIZE, offset=pos)
-            rows = rows.reshape(m, TS_PACKET_SIZE)
-            head = header_words(rows)
-            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
-            k = int(bad[0]) if len(bad) else m
-            if k:
-                self._process(mv[pos : pos + k * TS_PACKET_SIZE], rows[:k], head[:k])
-            pos += k * TS_PACKET_SIZE
-            if k < m:
-                log.warning("sync lost at input byte %d: resynchronising", self.bytes_in - n + pos)
-                self._synced = False
-                continue
-            if pos < n:
-                self._tail = bytes(mv[pos:])
-            break
+        for piece, rows, head in self._aligner.split(data):
+            if rows is None:
+                self._raw(piece)  # not TS: passed through unchanged
+            else:
+                self._process(piece, rows, head)
         self._place()
         return self._release()
 
     def _take_over(self, prev: Injector) -> None:
         """Continue ``prev``'s output: its SCTE-35 PID and counter, its PMT version line."""
-        if prev._segments or prev._tail:
+        if prev._segments or prev._aligner.tail:
             raise StreamError(
                 "the injector this one follows still holds output: flush it before feeding this one"
             )
@@ -528,12 +487,10 @@ class Injector:
     def _flush(self, *, keep_waiting: bool = False) -> list[Any]:
         if self._follows is not None:
             self._take_over(self._follows)
-        if self._tail:
-            log.warning(
-                "%d bytes at the end are not a whole packet: passed through", len(self._tail)
-            )
-            self._raw(memoryview(self._tail))
-            self._tail = b""
+        tail, self._aligner.tail = self._aligner.tail, b""
+        if tail:
+            log.warning("%d bytes at the end are not a whole packet: passed through", len(tail))
+            self._raw(memoryview(tail))
         if self._pending_picture is not None:
             self._settle_picture(self._pending_picture)
             self._pending_picture = None

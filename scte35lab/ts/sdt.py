@@ -44,8 +44,7 @@ from scte35lab.ts.packets import (
     PCR_WRAP,
     SYNC_BYTE,
     TS_PACKET_SIZE,
-    find_sync,
-    header_words,
+    PacketAligner,
     packet_table,
 )
 from scte35lab.ts.psi import (
@@ -347,8 +346,7 @@ class ServiceNamer:
         self._out = SectionPacketizer(SDT_PID)
         self._demux = Demux(self, section_pids=(SDT_PID,))
         self._sdt_sections: dict[int, list[bytes]] = {}  # stream offset -> sections it ends
-        self._tail = b""
-        self._synced = False
+        self._aligner = PacketAligner()
         self._cache: dict[bytes, bytes] = {}
         # per (table_id, transport_stream_id, original_network_id, section_number):
         # (content, version) of the last section sent
@@ -373,43 +371,18 @@ class ServiceNamer:
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         """Take TS bytes (any amount); return the bytes ready to go out."""
-        buf = self._tail + bytes(data) if self._tail else bytes(data)
-        self._tail = b""
-        out: list[bytes] = []
-        pos = 0
-        n = len(buf)
-        while pos < n:
-            if not self._synced:
-                found = find_sync(buf, pos, packet_size=TS_PACKET_SIZE)
-                if found is None or (found[0] > pos and n - found[0] < 5 * TS_PACKET_SIZE):
-                    keep = min(n - pos, 5 * TS_PACKET_SIZE)
-                    out.append(buf[pos : n - keep])
-                    self._tail = buf[n - keep :]
-                    break
-                out.append(buf[pos : found[0]])  # not TS: passed on as it is
-                pos = found[0]
-                self._synced = True
-            m = (n - pos) // TS_PACKET_SIZE
-            if m == 0:
-                self._tail = buf[pos:]
-                break
-            rows = np.frombuffer(buf, dtype=np.uint8, count=m * TS_PACKET_SIZE, offset=pos)
-            rows = rows.reshape(m, TS_PACKET_SIZE)
-            head = header_words(rows)
-            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
-            k = int(bad[0]) if len(bad) else m
-            if k:
-                self._process(buf, pos, rows[:k], head[:k], out)
-            pos += k * TS_PACKET_SIZE
-            if k < m:
-                log.warning("sync lost: resynchronising")
-                self._synced = False
+        out: list[bytes | memoryview] = []
+        for piece, rows, head in self._aligner.split(data):
+            if rows is None:
+                out.append(piece)  # not TS: passed on as it is
+            else:
+                self._process(piece, 0, rows, head, out)
         return b"".join(out)
 
     def flush(self) -> bytes:
         """End of stream: an SDT still looking for a null packet, then what is left (a
         partial packet) unchanged."""
-        rest, self._tail = self._tail, b""
+        rest, self._aligner.tail = self._aligner.tail, b""
         if self._pending is not None:
             rest = b"".join(self._out.packets(self._pending[1])) + rest
             self._pending = None
