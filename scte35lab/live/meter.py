@@ -27,7 +27,7 @@ class StreamMeter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._demux = Demux(self)
+        self._demux = Demux(self, sizes=False)  # sizes: not needed, and the live path pays
         self.video_pid: int | None = None
         self.audio_pid: int | None = None
         self.codec: str | None = None

@@ -130,7 +130,7 @@ class Segmenter:
         self._bytes = 0
         self.probe_every = probe_every  # bytes to gather before looking for cuts again
         self._unprobed = 0
-        self._demux = Demux(self)
+        self._demux = Demux(self, sizes=False)
         self._base = 0  # stream packet number of the first packet in _pending
         self._frames: list[tuple[int, int, bool]] = []  # (packet, raw PTS, keyframe) ended
         self._cues: list[tuple[bytes, int | None, int]] = []  # (section, arrival PTS, packet)

@@ -72,7 +72,8 @@ class AccessUnit:
     keyframe: bool  # IDR (H.264) or IRAP (HEVC)
     recovery_point: bool  # an I picture a recovery-point SEI announces
     picture_type: str | None
-    size: int  # TS payload bytes of its PES packet, PES header included
+    size: int | None  # TS payload bytes of its PES packet, PES header included (None: not
+    # counted, ``Demux(sizes=False)``)
     offset: int  # stream byte offset of the packet where it starts
     head: bytes  # its first elementary-stream bytes (up to HEAD_BYTES)
 
@@ -105,6 +106,7 @@ class Demux:
         *subscribers: Any,
         section_pids: Iterable[int] = (),
         head_bytes: int = HEAD_BYTES,
+        sizes: bool = True,
     ) -> None:
         self.psi = PsiFollower()
         self.sections = PidSections()
@@ -112,6 +114,7 @@ class Demux:
         self.video_pts: dict[int, int] = {}  # video PID -> PTS of its last PES start so far
         self.resyncs = 0
         self.head_bytes = head_bytes
+        self.sizes = sizes  # count each access unit's bytes (a few numpy calls per chunk)
         self._head_packets = head_bytes // _PAYLOAD + 2
         self._section_pids = set(section_pids)
         self._es: dict[int, _Es] = {}
@@ -191,10 +194,11 @@ class Demux:
                     break
             else:
                 break
-        for es in self._es.values():
-            if es.open and es.kind == VIDEO:
-                es.size += self._bytes(es.pid, es.start_row, n)
-                es.start_row = 0
+        if self.sizes:
+            for es in self._es.values():
+                if es.open and es.kind == VIDEO:
+                    es.size += self._bytes(es.pid, es.start_row, n)
+                    es.start_row = 0
         self.offset = base + n * TS_PACKET_SIZE
         self._rows = self._pid = self._plen = None
         self._cum = {}
@@ -289,7 +293,8 @@ class Demux:
     def _video(self, es: _Es, payload: bytes, pusi: bool, i: int, offset: int) -> None:
         if pusi:
             if es.open:
-                es.size += self._bytes(es.pid, es.start_row, i)
+                if self.sizes:
+                    es.size += self._bytes(es.pid, es.start_row, i)
                 self._access_unit(es)
             hdr = parse_pes_header(payload)
             if hdr is None:
@@ -366,7 +371,7 @@ class Demux:
             keyframe=info.keyframe,
             recovery_point=info.recovery_point,
             picture_type=info.picture_type,
-            size=es.size,
+            size=es.size if self.sizes else None,
             offset=es.offset,
             head=head,
         )

@@ -344,7 +344,7 @@ class ServiceNamer:
         self.provider = provider
         self.interval = round(interval * PCR_HZ)
         self._out = SectionPacketizer(SDT_PID)
-        self._demux = Demux(self, section_pids=(SDT_PID,))
+        self._demux = Demux(self, section_pids=(SDT_PID,), sizes=False)
         self._sdt_sections: dict[int, list[bytes]] = {}  # stream offset -> sections it ends
         self._aligner = PacketAligner()
         self._cache: dict[bytes, bytes] = {}
