@@ -168,10 +168,12 @@ class Demux:
             es.open = False
 
     def flush(self) -> None:
-        """End of stream: the access units still open end here."""
+        """End of stream: the access units (and private PES) still open end here."""
         for es in list(self._es.values()):
             if es.open and es.kind == VIDEO:
                 self._access_unit(es)
+            elif es.open and es.kind == PRIVATE:
+                self._private_end(es)
         self.offset += len(self._aligner.tail)
         self._aligner.tail = b""
 
