@@ -46,12 +46,7 @@ PACKAGING = ("scte35lab.manifest", "scte35lab.mp4")
 MAY_PROBE = {"scte35lab.manifest.capture"}
 
 # Known edges that break the rules, each deleted by the work named beside it.
-EXCEPTIONS = {
-    # the HLS segmenter still probes each cut with analysis.probe; the shared TS
-    # demultiplexer (ts/demux.py) replaces that, and this entry goes with it
-    ("scte35lab.manifest.segment", "scte35lab.analysis"),
-    ("scte35lab.manifest.segment", "scte35lab.analysis.probe"),
-}
+EXCEPTIONS: set[tuple[str, str]] = set()  # (module, import) edges allowed against the rules
 
 # Function-local imports of our modules, each genuinely lazy for speed and saying why in a
 # comment on the line above. The number may go down, never up.
@@ -212,7 +207,7 @@ def test_function_local_imports_are_few_and_say_why():
 # Clock constants are defined in scte35lab/clock.py alone; these modules still define their
 # own until the demultiplexer work moves them (the entries go with it).
 CLOCK_LITERALS = {90_000, 27_000_000, 1 << 33, (1 << 33) - 1, (1 << 33) * 300}
-CLOCK_EXCEPTIONS = {"scte35lab.ts.sdt"}
+CLOCK_EXCEPTIONS: set[str] = set()
 
 
 def _literal(node: ast.expr) -> int | None:

@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from scte35lab.analysis import probe
 from scte35lab.cue import Cue
 from scte35lab.errors import Scte35Error, StreamError
+from scte35lab.ts.demux import AccessUnit, Demux
 from scte35lab.ts.packets import find_sync
 from scte35lab.ts.pes import CLOCK, PTS_WRAP, pts_diff
+from scte35lab.ts.psi import SCTE35_TABLE_ID, VIDEO_STREAM_TYPES, Pat, crc_ok
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,10 @@ class Segmenter:
     splice point that is on an IDR (and every planned break end).
 
     Every segment starts with the latest PAT and PMT packets so that it can be decoded alone.
-    The open segment is examined again each time ``probe_every`` more bytes (or a quarter of
-    the open segment, if more) have come: a live segment is written that long after its end.
+    The bytes are read once, as they come, by the shared :class:`~scte35lab.ts.demux.Demux`
+    (video access units with their keyframe flags, SCTE-35 sections with their arrival);
+    cuts are looked for each time ``probe_every`` more bytes (or a quarter of the open
+    segment, if more) have come: a live segment is written that long after its end.
     """
 
     def __init__(self, segment: float = 2.0, *, probe_every: int = 64 << 10) -> None:
@@ -128,6 +130,33 @@ class Segmenter:
         self._bytes = 0
         self.probe_every = probe_every  # bytes to gather before looking for cuts again
         self._unprobed = 0
+        self._demux = Demux(self, sizes=False)
+        self._base = 0  # stream packet number of the first packet in _pending
+        self._frames: list[tuple[int, int, bool]] = []  # (packet, raw PTS, keyframe) ended
+        self._cues: list[tuple[bytes, int | None, int]] = []  # (section, arrival PTS, packet)
+
+    # ------------------------------------------------------------ demux callbacks
+
+    def on_pat(self, pat: Pat) -> None:
+        """PMT PIDs: their packets travel with the segment that follows them."""
+        self._psi_pids.update(pat.pmt_pids.values())
+
+    def _video_pid(self) -> int | None:
+        video = [pid for pid, (_, st) in self._demux.streams.items() if st in VIDEO_STREAM_TYPES]
+        return min(video) if video else None
+
+    def on_access_unit(self, au: AccessUnit) -> None:
+        """A video frame of the first video PID, for the cuts."""
+        if au.pts is not None and au.pid == self._video_pid():
+            self._frames.append((au.offset // TS, au.pts, au.keyframe))
+
+    def on_section(self, pid: int, section: bytes, offset: int) -> None:
+        """An SCTE-35 section, with the PTS of the last video frame that started before it."""
+        if section[0] != SCTE35_TABLE_ID or pid not in self._demux.scte35_pids:
+            return
+        vpid = self._video_pid()
+        arrival = None if vpid is None else self._demux.video_pts.get(vpid)
+        self._cues.append((section, arrival, offset // TS))
 
     # ---------------------------------------------------------------- timeline
 
@@ -169,6 +198,7 @@ class Segmenter:
             return []
         self._bytes += whole
         self._pending += buf[:whole]
+        self._demux.feed(buf[:whole])
         self._unprobed += whole
         # look again after probe_every bytes, or a quarter of the open segment if that is
         # more: the open segment is read again each time, so this bounds that to ~4x
@@ -182,6 +212,7 @@ class Segmenter:
         if self._tail:
             log.warning("dropped %d bytes of a partial TS packet at the end", len(self._tail))
             self._tail = b""
+        self._demux.flush()
         return self._cut(final=True)
 
     # ------------------------------------------------------------- internals
@@ -193,24 +224,22 @@ class Segmenter:
             if len(hit):
                 self._psi[pid] = chunk[hit[-1]].tobytes()
 
+    def _open_frames(self) -> list[tuple[int, int, bool]]:
+        """Frames ended so far plus the one still coming in (its start is enough)."""
+        vpid = self._video_pid()
+        frames = [f for f in self._frames if f[0] >= self._base]
+        for au in self._demux.open_access_units():
+            if au.pid == vpid and au.pts is not None:
+                frames.append((au.offset // TS, au.pts, au.keyframe))
+        return frames
+
     def _cut(self, *, final: bool) -> list[Segment]:
         if not self._pending:
             return []
-        data = self._prefix + bytes(self._pending)
-        n_prefix = len(self._prefix) // TS
-        p = probe(data, progress=False)
-        for _, row in p.pids.iterrows():
-            if row["codec"] in ("pat", "pmt"):
-                self._psi_pids.add(int(row["pid"]))
-        frames = p.frames[(p.frames["role"] == "video") & p.frames["pts"].notna()]
-        if len(frames):
-            vpid = int(frames["pid"].min())
-            frames = frames[frames["pid"] == vpid]
-        f_packet = frames["packet"].to_numpy(dtype=np.int64)
-        f_pts_raw = frames["pts"].to_numpy(dtype=np.int64)
-        f_key = frames["keyframe"].to_numpy(dtype=bool)
-        keep = f_packet >= n_prefix
-        f_packet, f_pts_raw, f_key = f_packet[keep] - n_prefix, f_pts_raw[keep], f_key[keep]
+        frames = self._open_frames()
+        f_packet = np.array([f[0] - self._base for f in frames], dtype=np.int64)
+        f_pts_raw = np.array([f[1] for f in frames], dtype=np.int64)
+        f_key = np.array([f[2] for f in frames], dtype=bool)
         if self.zero is None and len(f_pts_raw):
             self.zero = int(f_pts_raw[0])
         # already-examined frames unwrap to the same values: unwrap from the segment start
@@ -222,7 +251,7 @@ class Segmenter:
             steps = steps[steps > 0]
             if len(steps):
                 self._frame_ticks = int(np.median(steps))
-        self._register_cues(p)
+        self._register_cues()
         if self._seg_start is None and len(f_pts):
             self._seg_start = int(f_pts[0])
         if len(f_pts) and int(f_pts[0]) == self._seg_start:
@@ -263,8 +292,11 @@ class Segmenter:
                 out.append(self._emit(arr[base:], pids[base:], end, final=True))
             self._pending = bytearray()
             self._prefix = b""
+            self._base += len(arr)
         else:
             self._pending = bytearray(arr[base:].tobytes())
+            self._base += base
+        self._frames = [f for f in self._frames if f[0] >= self._base]
         return out
 
     def _cut_reason(self, pts: np.ndarray, key: np.ndarray, i: int) -> tuple[int, bool] | None:
@@ -294,24 +326,21 @@ class Segmenter:
             return i, False
         return None
 
-    def _register_cues(self, p) -> None:
-        for row in p.cues.itertuples(index=False):
-            section = base64.b64decode(row.base64)
+    def _register_cues(self) -> None:
+        cues, self._cues = self._cues, []
+        for section, arrival, packet in cues:
             if section in self._seen:
                 continue
-            if not row.crc_ok or not _isna(row.decode_error):
-                self._seen.add(section)
-                why = "CRC_32 does not match" if _isna(row.decode_error) else row.decode_error
-                log.warning("skipped a damaged cue at packet %d: %s", row.packet, why)
+            self._seen.add(section)
+            if not crc_ok(section):
+                log.warning("skipped a damaged cue at packet %d: CRC_32 does not match", packet)
                 continue
             try:
                 cue = Cue.decode(section)
             except Scte35Error as exc:
-                self._seen.add(section)
-                log.warning("skipped a cue that does not decode: %s", exc)
+                log.warning("skipped a damaged cue at packet %d: %s", packet, exc)
                 continue
-            self._seen.add(section)
-            arrival_u = None if _isna(row.arrival_pts) else self._near(int(row.arrival_pts))
+            arrival_u = None if arrival is None else self._near(arrival)
             immediate = cue.splice_point is None
             if immediate:
                 if arrival_u is None:
@@ -365,7 +394,3 @@ class Segmenter:
         self._prefix = b"".join(self._psi[k] for k in sorted(self._psi))
         self._index += 1
         return seg
-
-
-def _isna(value: object) -> bool:
-    return value is None or bool(pd.isna(value))

@@ -62,8 +62,7 @@ from scte35lab.ts.packets import (
     NULL_PID,
     SYNC_BYTE,
     TS_PACKET_SIZE,
-    find_sync,
-    header_words,
+    PacketAligner,
     packet_table,
 )
 from scte35lab.ts.pes import parse_pes_header, pes_timestamps
@@ -77,11 +76,12 @@ from scte35lab.ts.psi import (
     EsInfo,
     Pat,
     Pmt,
+    PsiFollower,
     crc_ok,
     registration_descriptor,
     with_crc,
 )
-from scte35lab.ts.sections import SectionAssembler
+from scte35lab.ts.sections import PidSections, SectionAssembler
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -359,7 +359,8 @@ class Injector:
         self._seen_pids = np.zeros(8192, dtype=bool)
         self._chunk_pid = np.zeros(0, dtype=np.uint16)
         self._chunk_row = 0
-        self._pat_asm = SectionAssembler()
+        self._psi = PsiFollower()  # the PAT, followed as every stage follows it
+        self._pat_sections = PidSections()
         self._pat_last: bytes | None = None
         self._pmt_cache: dict[bytes, bytes] = {}
         self._pmt_collect: _PmtCollect | None = None
@@ -371,8 +372,7 @@ class Injector:
         self._follows = follows
         self._cue_cc = 0  # the SCTE-35 PID's first continuity_counter
         self._cue_out: SectionPacketizer | None = None
-        self._tail = b""
-        self._synced = False
+        self._aligner = PacketAligner(strict=True, name="inject")
         self._segments: deque[_Segment] = deque()
         self._serial = 0
         self._held_bytes = 0
@@ -463,56 +463,17 @@ class Injector:
         if not isinstance(data, bytes):
             data = bytes(data)
         self.bytes_in += len(data)
-        if self._tail:
-            data = self._tail + data
-            self._tail = b""
-        mv = memoryview(data)
-        pos = 0
-        n = len(data)
-        while pos < n:
-            if not self._synced:
-                # the first sync may find 192/204-byte packets: refused below, not skipped
-                first = self.packets_in == 0
-                found = find_sync(mv[pos:], packet_size=None if first else TS_PACKET_SIZE)
-                if found is None or (n - pos - found[0] < 5 * TS_PACKET_SIZE and found[0] > 0):
-                    keep = min(n - pos, 5 * TS_PACKET_SIZE)
-                    if n - pos - keep:
-                        self._raw(mv[pos : n - keep])
-                    self._tail = bytes(mv[n - keep :])
-                    break
-                q, size = found
-                if size != TS_PACKET_SIZE:
-                    raise StreamError(f"inject handles 188-byte packets, not {size}")
-                if q:
-                    log.warning("%d bytes before sync passed through unchanged", q)
-                    self._raw(mv[pos : pos + q])
-                pos += q
-                self._synced = True
-            m = (n - pos) // TS_PACKET_SIZE
-            if m == 0:
-                self._tail = bytes(mv[pos:])
-                break
-            rows = np.frombuffer(data, dtype=np.uint8, count=m * TS_PACKET_SIZE, offset=pos)
-            rows = rows.reshape(m, TS_PACKET_SIZE)
-            head = header_words(rows)
-            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
-            k = int(bad[0]) if len(bad) else m
-            if k:
-                self._process(mv[pos : pos + k * TS_PACKET_SIZE], rows[:k], head[:k])
-            pos += k * TS_PACKET_SIZE
-            if k < m:
-                log.warning("sync lost at input byte %d: resynchronising", self.bytes_in - n + pos)
-                self._synced = False
-                continue
-            if pos < n:
-                self._tail = bytes(mv[pos:])
-            break
+        for piece, rows, head in self._aligner.split(data):
+            if rows is None:
+                self._raw(piece)  # not TS: passed through unchanged
+            else:
+                self._process(piece, rows, head)
         self._place()
         return self._release()
 
     def _take_over(self, prev: Injector) -> None:
         """Continue ``prev``'s output: its SCTE-35 PID and counter, its PMT version line."""
-        if prev._segments or prev._tail:
+        if prev._segments or prev._aligner.tail:
             raise StreamError(
                 "the injector this one follows still holds output: flush it before feeding this one"
             )
@@ -527,12 +488,10 @@ class Injector:
     def _flush(self, *, keep_waiting: bool = False) -> list[Any]:
         if self._follows is not None:
             self._take_over(self._follows)
-        if self._tail:
-            log.warning(
-                "%d bytes at the end are not a whole packet: passed through", len(self._tail)
-            )
-            self._raw(memoryview(self._tail))
-            self._tail = b""
+        tail, self._aligner.tail = self._aligner.tail, b""
+        if tail:
+            log.warning("%d bytes at the end are not a whole packet: passed through", len(tail))
+            self._raw(memoryview(tail))
         if self._pending_picture is not None:
             self._settle_picture(self._pending_picture)
             self._pending_picture = None
@@ -776,18 +735,17 @@ class Injector:
             if pusi and payload == self._pat_last:
                 return False
             changed = False
-            for section in self._pat_asm.push(payload, pusi):
-                changed |= self._pat(section)
+            for section in self._pat_sections.push(PAT_PID, payload, pusi):
+                pat = self._psi.section(PAT_PID, section)
+                if isinstance(pat, Pat):
+                    changed |= self._pat(pat)
             if pusi:
                 self._pat_last = payload
             return changed
         af = rows[i, 5:start].tobytes() if afc == 3 and start > 5 else None
         return self._pmt_packet(seg, i, payload, pusi, h & 0x0F, af)
 
-    def _pat(self, section: bytes) -> bool:
-        if section[0] != 0x00 or not crc_ok(section):
-            return False
-        pat = Pat.parse(section)
+    def _pat(self, pat: Pat) -> bool:
         programs = pat.pmt_pids
         if not programs:
             return False

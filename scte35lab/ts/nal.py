@@ -341,3 +341,68 @@ def hevc_picture(data: bytes | bytearray, state: HevcState, start: int = 0) -> P
             return info
         i = nxt
     return info
+
+
+def h264_sps_size(sps_rbsp: bytes) -> tuple[int, int] | None:
+    """Picture width and height from an H.264 SPS (ITU-T H.264 7.3.2.1.1), cropping applied."""
+    r = BitReader(sps_rbsp)
+    try:
+        profile_idc = r.u(8)
+        r.u(16)  # constraint flags, level_idc
+        r.ue()  # seq_parameter_set_id
+        chroma_format_idc = 1
+        if profile_idc in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+            chroma_format_idc = r.ue()
+            if chroma_format_idc == 3:
+                r.u(1)
+            r.ue()  # bit_depth_luma_minus8
+            r.ue()  # bit_depth_chroma_minus8
+            r.u(1)  # qpprime_y_zero_transform_bypass_flag
+            if r.u(1):  # seq_scaling_matrix_present_flag
+                for i in range(8 if chroma_format_idc != 3 else 12):
+                    if r.u(1):
+                        size = 16 if i < 6 else 64
+                        last = nxt = 8
+                        for _ in range(size):
+                            if nxt:
+                                delta = r.ue()
+                                delta = (delta + 1) // 2 if delta % 2 else -(delta // 2)
+                                nxt = (last + delta + 256) % 256
+                            last = nxt or last
+        r.ue()  # log2_max_frame_num_minus4
+        poc_type = r.ue()
+        if poc_type == 0:
+            r.ue()
+        elif poc_type == 1:
+            r.u(1)
+            r.ue()
+            r.ue()
+            for _ in range(r.ue()):
+                r.ue()
+        r.ue()  # max_num_ref_frames
+        r.u(1)  # gaps_in_frame_num_value_allowed_flag
+        width_mbs = r.ue() + 1
+        height_units = r.ue() + 1
+        frame_mbs_only = r.u(1)
+        if not frame_mbs_only:
+            r.u(1)
+        r.u(1)  # direct_8x8_inference_flag
+        width = width_mbs * 16
+        height = height_units * 16 * (2 - frame_mbs_only)
+        if r.u(1):  # frame_cropping_flag
+            left, right, top, bottom = r.ue(), r.ue(), r.ue(), r.ue()
+            sub_w = 1 if chroma_format_idc == 3 else 2
+            sub_h = 2 if chroma_format_idc == 1 else 1
+            width -= (left + right) * (sub_w if chroma_format_idc else 1)
+            height -= (top + bottom) * (sub_h if chroma_format_idc else 1) * (2 - frame_mbs_only)
+        return width, height
+    except EOFError:
+        return None
+
+
+def h264_access_unit_size(data: bytes | bytearray) -> tuple[int, int] | None:
+    """Picture size from the first SPS in the start of an H.264 access unit, if it has one."""
+    for h, end in nal_units(data):
+        if data[h] & 0x1F == 7:
+            return h264_sps_size(unescape(data[h + 1 : end]))
+    return None

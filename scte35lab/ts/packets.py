@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scte35lab.clock import PCR_WRAP  # noqa: F401 (re-exported: ts.packets has always had it)
+from scte35lab.errors import StreamError
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ SYNC_BYTE = 0x47
 TS_PACKET_SIZE = 188
 PACKET_SIZES = (188, 192, 204)
 NULL_PID = 0x1FFF
+_SYNC_RUN = 5  # packets kept back while the sync is unsure
 
 
 def find_sync(
@@ -202,3 +204,64 @@ def iter_rows(buf: np.ndarray, offset: int, packet_size: int) -> np.ndarray:
     """A ``(n, packet_size)`` view of the whole packets of ``buf`` from ``offset``."""
     n = (len(buf) - offset) // packet_size
     return buf[offset : offset + n * packet_size].reshape(n, packet_size)
+
+
+class PacketAligner:
+    """Cuts a byte stream, fed in any chunking, into runs of whole 188-byte packets in sync.
+
+    ``split(data)`` yields ``(piece, rows, head)`` in stream order: ``rows`` (an ``(n, 188)``
+    uint8 view of ``piece``) and ``head`` (their header words) for packets in sync, both
+    None for bytes outside sync (before the first sync byte, after a loss), which the caller
+    passes on or skips. A partial packet, and up to five packets' worth while the sync is
+    unsure, wait in ``tail`` for the next call. With ``strict``, a stream whose first sync
+    shows another packet size (M2TS 192, 204 with parity) raises :class:`StreamError`.
+    """
+
+    def __init__(self, *, strict: bool = False, name: str = "TS") -> None:
+        self.tail = b""
+        self.synced = False
+        self.losses = 0
+        self.strict = strict
+        self.name = name
+        self._ever = False
+
+    def split(self, data: bytes | bytearray | memoryview):
+        """Yield the pieces of ``self.tail + data`` that are ready (see the class doc)."""
+        buf = self.tail + bytes(data) if self.tail else bytes(data)
+        self.tail = b""
+        mv = memoryview(buf)
+        pos, n = 0, len(buf)
+        run = _SYNC_RUN * TS_PACKET_SIZE
+        while pos < n:
+            if not self.synced:
+                size = None if self.strict and not self._ever else TS_PACKET_SIZE
+                found = find_sync(mv[pos:], packet_size=size)
+                if found is None or (found[0] > 0 and n - pos - found[0] < run):
+                    keep = min(n - pos, run)
+                    if n - pos - keep:
+                        yield mv[pos : n - keep], None, None
+                    self.tail = buf[n - keep :]
+                    return
+                skip, size = found
+                if size != TS_PACKET_SIZE:
+                    raise StreamError(f"{self.name} handles 188-byte packets, not {size}")
+                if skip:
+                    log.warning("%d bytes before the TS sync byte", skip)
+                    yield mv[pos : pos + skip], None, None
+                pos += skip
+                self.synced = self._ever = True
+            m = (n - pos) // TS_PACKET_SIZE
+            if not m:
+                self.tail = buf[pos:]
+                return
+            rows = np.frombuffer(buf, np.uint8, m * TS_PACKET_SIZE, pos).reshape(m, -1)
+            head = header_words(rows)
+            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
+            k = int(bad[0]) if len(bad) else m
+            if k:
+                yield mv[pos : pos + k * TS_PACKET_SIZE], rows[:k], head[:k]
+            pos += k * TS_PACKET_SIZE
+            if k < m:
+                log.warning("TS sync lost: resynchronising")
+                self.synced = False
+                self.losses += 1

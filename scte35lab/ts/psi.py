@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scte35lab.cue.crc import crc32_mpeg2
-from scte35lab.errors import CrcError, StreamError, TruncatedError
+from scte35lab.errors import CrcError, Scte35Error, StreamError, TruncatedError
 
 PAT_PID = 0x0000
 PAT_TABLE_ID = 0x00
@@ -48,6 +48,14 @@ STREAM_TYPES: dict[int, str] = {
 }
 VIDEO_STREAM_TYPES = frozenset({0x01, 0x02, 0x10, 0x1B, 0x24, 0x33, 0x42, 0xD1, 0xEA})
 AUDIO_STREAM_TYPES = frozenset({0x03, 0x04, 0x0F, 0x11, 0x81, 0x82, 0x83, 0x87})
+# stream_type 0x06 descriptors that name what is inside (ETSI EN 300 468)
+PRIVATE_CODECS: dict[int, str] = {
+    0x6A: "ac3",
+    0x7A: "eac3",
+    0x7B: "dts",
+    0x59: "dvb_subtitle",
+    0x56: "dvb_teletext",
+}
 
 
 def section_length(data: bytes | bytearray, pos: int = 0) -> int:
@@ -298,3 +306,60 @@ def descriptor_loop(data: bytes, structure: str) -> list[Descriptor]:
 def descriptor_loop_bytes(descriptors: list[Descriptor] | tuple[Descriptor, ...]) -> bytes:
     """``(tag, body)`` pairs as a descriptor loop's bytes."""
     return _descriptor_bytes(descriptors)
+
+
+class PsiFollower:
+    """What the PAT and PMTs of a TS say now, from its complete sections (PSI following).
+
+    ``section(pid, section)`` takes one section from PID 0 or a PMT PID and returns the
+    :class:`Pat` or :class:`Pmt` when it is new (first seen, new version or new content),
+    None for a byte-identical repeat, another table, or a damaged one (``bad`` counts
+    those with a wrong CRC_32 or that do not parse).
+    """
+
+    def __init__(self) -> None:
+        self.pat: Pat | None = None
+        self.pmt_pids: dict[int, int] = {}  # PMT PID -> program_number
+        self.programs: dict[int, Pmt] = {}  # program_number -> its PMT
+        self.bad = 0
+        self._last: dict[int, bytes] = {}
+
+    def follows(self, pid: int) -> bool:
+        """Whether ``pid`` carries the PAT or a PMT."""
+        return pid == PAT_PID or pid in self.pmt_pids
+
+    def section(self, pid: int, section: bytes) -> Pat | Pmt | None:
+        """Take one complete section (see the class doc)."""
+        if self._last.get(pid) == section:
+            return None
+        table = section[0]
+        if pid == PAT_PID and table != PAT_TABLE_ID:
+            return None
+        if pid != PAT_PID and (table != PMT_TABLE_ID or pid not in self.pmt_pids):
+            return None
+        if not crc_ok(section):
+            self.bad += 1
+            return None
+        try:
+            parsed = (Pat if pid == PAT_PID else Pmt).parse(section, verify_crc=False)
+        except Scte35Error:
+            self.bad += 1
+            return None
+        self._last[pid] = section
+        if isinstance(parsed, Pat):
+            self.pat = parsed
+            self.pmt_pids = {p: n for n, p in parsed.pmt_pids.items()}
+            self.programs = {n: m for n, m in self.programs.items() if n in parsed.pmt_pids}
+            for old in [p for p in self._last if p != PAT_PID and p not in self.pmt_pids]:
+                del self._last[old]
+            return parsed
+        self.programs[parsed.program_number] = parsed
+        return parsed
+
+    def streams(self) -> dict[int, tuple[int, EsInfo]]:
+        """Elementary PID -> (program_number, its EsInfo), over every program."""
+        return {
+            es.elementary_pid: (number, es)
+            for number, pmt in sorted(self.programs.items())
+            for es in pmt.streams
+        }

@@ -37,6 +37,7 @@ from scte35lab.ts.psi import (
     AUDIO_STREAM_TYPES,
     PAT_PID,
     PMT_TABLE_ID,
+    PRIVATE_CODECS,
     SCTE35_STREAM_TYPE,
     SCTE35_TABLE_ID,
     STREAM_TYPES,
@@ -45,7 +46,7 @@ from scte35lab.ts.psi import (
     Pmt,
     section_length,
 )
-from scte35lab.ts.sections import SectionAssembler
+from scte35lab.ts.sections import PidSections
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,6 @@ PTS_INTERVAL = PTS_HZ * 7 // 10  # TR 101 290 2.5: 700 ms
 # roles
 VIDEO, AUDIO, SCTE35, PSI, NULL, OTHER = "video", "audio", "scte35", "psi", "null", "other"
 
-# stream_type 0x06 descriptors that name what is inside (ETSI EN 300 468)
-_PRIVATE_CODECS = {
-    0x6A: "ac3",
-    0x7A: "eac3",
-    0x7B: "dts",
-    0x59: "dvb_subtitle",
-    0x56: "dvb_teletext",
-}
 _SI_PIDS = {0x00: "pat", 0x01: "cat", 0x10: "nit", 0x11: "sdt", 0x12: "eit", 0x14: "tdt"}
 _AUDIO_CODECS = frozenset({"ac3", "eac3", "dts", "opus"})
 
@@ -198,7 +191,7 @@ class Scanner:
         self._pcr_disc = np.zeros(8192, dtype=bool)
         self._last_pcr: dict[int, tuple[int, int]] = {}  # pid -> (packet, pcr)
         self._pcr_parts: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-        self._assemblers: dict[int, SectionAssembler] = {}
+        self._assemblers = PidSections()
         self._section_roles = np.zeros(8192, dtype=bool)
         self._pes_roles = np.zeros(8192, dtype=bool)
         self._video = np.zeros(8192, dtype=bool)
@@ -618,9 +611,7 @@ class Scanner:
         ):
             self._pes_content(pid, payload, pusi, base + i, offset0 + i * ps)
             return False
-        asm = self._assemblers.get(pid)
-        if asm is None:
-            asm = self._assemblers[pid] = SectionAssembler()
+        asm = self._assemblers.assembler(pid)
         psi = info is None or info.role == PSI
         if psi and pusi and not asm.in_progress and payload == self._psi_repeat.get(pid):
             # PAT/PMT repeat byte for byte: nothing new but its arrival
@@ -715,8 +706,8 @@ class Scanner:
             carriage = None
             if st == 0x06:
                 for tag, _body in es.descriptors:
-                    if tag in _PRIVATE_CODECS:
-                        codec = _PRIVATE_CODECS[tag]
+                    if tag in PRIVATE_CODECS:
+                        codec = PRIVATE_CODECS[tag]
                         break
                 else:
                     if reg == "Opus":

@@ -20,6 +20,7 @@ from dataclasses import field, replace
 
 import numpy as np
 
+from scte35lab.clock import PCR_HZ
 from scte35lab.cue.layout import (
     Cursor,
     Custom,
@@ -37,27 +38,24 @@ from scte35lab.cue.layout import (
     u,
 )
 from scte35lab.errors import InvalidFieldError, Scte35Error, StreamError, TruncatedError
+from scte35lab.ts.demux import Demux
 from scte35lab.ts.packetize import SectionPacketizer
 from scte35lab.ts.packets import (
     NULL_PID,
     PCR_WRAP,
     SYNC_BYTE,
     TS_PACKET_SIZE,
-    find_sync,
-    header_words,
+    PacketAligner,
     packet_table,
 )
 from scte35lab.ts.psi import (
-    PAT_PID,
     Descriptor,
-    Pat,
     check_section,
     crc_ok,
     descriptor_loop,
     descriptor_loop_bytes,
     with_crc,
 )
-from scte35lab.ts.sections import SectionAssembler
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +67,6 @@ SERVICE_TYPE_DIGITAL_TV = 0x01
 RUNNING = 4
 FFMPEG_ORIGINAL_NETWORK_ID = 0xFF01  # what FFmpeg's muxer writes (private range)
 UTF8_SELECTOR = 0x15
-PCR_HZ = 27_000_000
 SDT_INTERVAL = PCR_HZ // 2  # EN 300 468 / TR 101 211: an SDT at least every 2 s; we send 2/s
 NULL_NEAR = 64  # packets after a due point searched for a null packet to replace
 SDT_NAME = "service_description_section"
@@ -347,12 +344,9 @@ class ServiceNamer:
         self.provider = provider
         self.interval = round(interval * PCR_HZ)
         self._out = SectionPacketizer(SDT_PID)
-        self._asm = SectionAssembler()
-        self._pat_asm = SectionAssembler()
-        self._pat: Pat | None = None
-        self._pat_last: bytes | None = None
-        self._tail = b""
-        self._synced = False
+        self._demux = Demux(self, section_pids=(SDT_PID,), sizes=False)
+        self._sdt_sections: dict[int, list[bytes]] = {}  # stream offset -> sections it ends
+        self._aligner = PacketAligner()
         self._cache: dict[bytes, bytes] = {}
         # per (table_id, transport_stream_id, original_network_id, section_number):
         # (content, version) of the last section sent
@@ -377,43 +371,18 @@ class ServiceNamer:
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         """Take TS bytes (any amount); return the bytes ready to go out."""
-        buf = self._tail + bytes(data) if self._tail else bytes(data)
-        self._tail = b""
-        out: list[bytes] = []
-        pos = 0
-        n = len(buf)
-        while pos < n:
-            if not self._synced:
-                found = find_sync(buf, pos, packet_size=TS_PACKET_SIZE)
-                if found is None or (found[0] > pos and n - found[0] < 5 * TS_PACKET_SIZE):
-                    keep = min(n - pos, 5 * TS_PACKET_SIZE)
-                    out.append(buf[pos : n - keep])
-                    self._tail = buf[n - keep :]
-                    break
-                out.append(buf[pos : found[0]])  # not TS: passed on as it is
-                pos = found[0]
-                self._synced = True
-            m = (n - pos) // TS_PACKET_SIZE
-            if m == 0:
-                self._tail = buf[pos:]
-                break
-            rows = np.frombuffer(buf, dtype=np.uint8, count=m * TS_PACKET_SIZE, offset=pos)
-            rows = rows.reshape(m, TS_PACKET_SIZE)
-            head = header_words(rows)
-            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
-            k = int(bad[0]) if len(bad) else m
-            if k:
-                self._process(buf, pos, rows[:k], head[:k], out)
-            pos += k * TS_PACKET_SIZE
-            if k < m:
-                log.warning("sync lost: resynchronising")
-                self._synced = False
+        out: list[bytes | memoryview] = []
+        for piece, rows, head in self._aligner.split(data):
+            if rows is None:
+                out.append(piece)  # not TS: passed on as it is
+            else:
+                self._process(piece, 0, rows, head, out)
         return b"".join(out)
 
     def flush(self) -> bytes:
         """End of stream: an SDT still looking for a null packet, then what is left (a
         partial packet) unchanged."""
-        rest, self._tail = self._tail, b""
+        rest, self._aligner.tail = self._aligner.tail, b""
         if self._pending is not None:
             rest = b"".join(self._out.packets(self._pending[1])) + rest
             self._pending = None
@@ -426,11 +395,12 @@ class ServiceNamer:
         pid = (head >> 8) & 0x1FFF
         edits: dict[int, list[bytes] | None] = {}  # row -> packets in its place
         inserts: dict[int, list[bytes]] = {}  # row -> packets before it
-        for i in np.flatnonzero((pid == SDT_PID) | (pid == PAT_PID)).tolist():
-            if pid[i] == PAT_PID:
-                self._pat_packet(rows[i])
-            else:
-                edits[i] = self._sdt_packet(rows[i])
+        base = self._demux.offset
+        self._demux.packets(rows, head)  # the PAT, and the SDT sections each packet ends
+        ended, self._sdt_sections = self._sdt_sections, {}
+        for i in np.flatnonzero(pid == SDT_PID).tolist():
+            sections = ended.get(base + i * TS_PACKET_SIZE, [])
+            edits[i] = self._sdt_packet(rows[i], sections)
         if self.input_has_sdt:
             self._pending = None
         else:
@@ -449,36 +419,17 @@ class ServiceNamer:
             last = r + 1
         out.append(buf[pos + last * TS_PACKET_SIZE : pos + len(rows) * TS_PACKET_SIZE])
 
-    @staticmethod
-    def _payload(row: np.ndarray) -> tuple[bytes, bool, bool]:
-        """(payload, payload_unit_start_indicator, has payload)."""
-        afc = (row[3] >> 4) & 3
-        if not afc & 1:
-            return b"", False, False
-        start = 4 if afc == 1 else 5 + int(row[4])
-        return row[start:].tobytes(), bool(row[1] & 0x40), True
+    def on_section(self, pid: int, section: bytes, offset: int) -> None:
+        """Demux callback: an SDT-PID section ends in the packet at ``offset``."""
+        if pid == SDT_PID:
+            self._sdt_sections.setdefault(offset, []).append(section)
 
-    def _pat_packet(self, row: np.ndarray) -> None:
-        payload, pusi, has = self._payload(row)
-        if not has or (pusi and payload == self._pat_last):
-            return
-        for section in self._pat_asm.push(payload, pusi):
-            if section[0] == 0 and crc_ok(section):
-                try:
-                    self._pat = Pat.parse(section)
-                except StreamError:
-                    continue
-        if pusi:
-            self._pat_last = payload
-
-    def _sdt_packet(self, row: np.ndarray) -> list[bytes]:
+    def _sdt_packet(self, row: np.ndarray, sections: list[bytes]) -> list[bytes]:
         """What goes out in place of one input packet on PID 0x11."""
-        payload, pusi, has = self._payload(row)
-        if not has:  # adaptation field only (a discontinuity mark): our counter, unchanged
+        if not (row[3] >> 4) & 1:  # adaptation field only (a discontinuity mark)
             b = bytearray(row.tobytes())
-            b[3] = (b[3] & 0xF0) | ((self._out.cc - 1) & 0x0F)
+            b[3] = (b[3] & 0xF0) | ((self._out.cc - 1) & 0x0F)  # our counter, unchanged
             return [bytes(b)]
-        sections = self._asm.push(payload, pusi)
         if not sections:
             return [NULL_PACKET]  # part of a section still coming: it goes out at its end
         return self._out.packets([self._rewrite(s) for s in sections])
@@ -590,7 +541,7 @@ class ServiceNamer:
 
     def _made_section(self) -> bytes | None:
         """An SDT naming the PAT's programs (None before a PAT)."""
-        pat = self._pat
+        pat = self._demux.psi.pat
         if pat is None or not pat.pmt_pids:
             return None
         sdt = Sdt(

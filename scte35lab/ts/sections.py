@@ -98,3 +98,35 @@ class SectionAssembler:
             self._need = 0
             self._active = False
         return used
+
+
+class PidSections:
+    """One :class:`SectionAssembler` per PID, made on first use: the one place every stage
+    that follows sections gets its assemblers from."""
+
+    def __init__(self, assemblers: dict[int, SectionAssembler] | None = None) -> None:
+        self._asm: dict[int, SectionAssembler] = dict(assemblers or {})
+
+    def assembler(self, pid: int) -> SectionAssembler:
+        """The assembler of ``pid`` (a new one the first time)."""
+        asm = self._asm.get(pid)
+        if asm is None:
+            asm = self._asm[pid] = SectionAssembler()
+        return asm
+
+    def push(self, pid: int, payload: bytes | bytearray | memoryview, pusi: bool) -> list[bytes]:
+        """Add one packet's payload on ``pid``; return the sections it completes."""
+        return self.assembler(pid).push(payload, pusi)
+
+    def reset(self) -> None:
+        """Forget every section in progress (after a loss of sync)."""
+        for asm in self._asm.values():
+            asm.reset()
+
+    def get(self, pid: int, default: SectionAssembler | None = None) -> SectionAssembler | None:
+        """The assembler of ``pid`` if it has one, else ``default``."""
+        return self._asm.get(pid, default)
+
+    def items(self):
+        """``(pid, assembler)`` pairs."""
+        return self._asm.items()

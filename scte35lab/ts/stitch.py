@@ -26,6 +26,7 @@ from scte35lab.ts.scan import (
     ScanResult,
     _FrameLists,
 )
+from scte35lab.ts.sections import PidSections
 
 
 def _info(sc: Scanner) -> dict[int, tuple]:
@@ -131,7 +132,7 @@ def _complete(end: RangeScanner, exact: RangeScanner, spec: RangeScanner, out: R
     end.r.programs = _ordered(end.r.programs, exact.r.programs)
     merged = {p: end._assemblers.get(p, a) for p, a in exact._assemblers.items()}
     merged.update({p: a for p, a in end._assemblers.items() if p not in merged})
-    end._assemblers = merged
+    end._assemblers = PidSections(merged)
 
 
 def _ordered(d: dict, like: dict) -> dict:
