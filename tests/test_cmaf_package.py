@@ -294,3 +294,12 @@ def test_an_open_fmp4_file_object_probes_like_its_path(v1, tmp_path):
 def test_a_list_that_is_not_fmp4_is_a_named_error():
     with pytest.raises(StreamError, match="not fragmented MP4"):
         probe([CUES_OK])
+
+
+def test_verify_of_an_mpd_whose_cues_are_inband_checks_the_emsg_cues(v1):
+    """An MPD with only an InbandEventStream carries its cues in the segments: verify reads
+    them there, as it reads a TS capture, instead of finding no cue tags."""
+    table = verify(v1.mpd)
+    ts = verify(CUES_OK)
+    assert len(table) >= 2 and table["ok"].all(), table
+    assert set(table["splice_point"]) == set(ts["splice_point"])

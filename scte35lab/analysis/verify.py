@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scte35lab.analysis.fmp4 import is_fmp4_source
 from scte35lab.analysis.probe import Probe, probe
-from scte35lab.analysis.verify_manifest import is_manifest, verify_manifest
+from scte35lab.analysis.verify_manifest import is_manifest, read_manifest, verify_manifest
 from scte35lab.clock import PTS_HZ, PTS_MASK, PTS_WRAP, pts_diff
 from scte35lab.cue.tables import END_OF
 
@@ -104,10 +105,14 @@ def verify(
     ``df.attrs["summary"]`` holds the one-line summary (also :func:`summary`).
 
     An HLS playlist or DASH MPD (path, URL, or the table ``probe_playlist``/``probe_mpd``
-    made of it) is checked as an SSAI reads it: see ``verify_manifest``.
+    made of it) is checked as an SSAI reads it: see ``verify_manifest``. One whose cues
+    travel only inside its fMP4/CMAF segments (``emsg``, event tracks: an MPD with just an
+    ``InbandEventStream``) is checked from those, as a TS capture is.
     """
     if is_manifest(source):
-        return verify_manifest(source)
+        inband = isinstance(source, str | os.PathLike) and not len(read_manifest(source))
+        if not (inband and is_fmp4_source(source)):
+            return verify_manifest(source)
     p = source if isinstance(source, Probe) else probe(source)
     ctx = _Context(p)
     rows = _cue_rows(p, ctx, preroll)
