@@ -345,3 +345,39 @@ def test_obs_gone_8s_in_transcode_mode_the_slate_goes_out_and_pts_run_on(tmp_pat
     slate = np.mean(colours["slate"], axis=0)
     assert black.max() < 30, black
     assert slate[2] > 150 and slate[0] < 60, slate  # #1E40AF: blue
+
+
+def test_splice_on_slate_places_a_cue_due_in_the_loss_on_a_forced_idr_of_the_slate(
+    tmp_path: Path,
+):
+    from scte35lab import verify
+
+    port = udp_port()
+    cap = tmp_path / "capture.ts"
+    with SrtListener(port, cap, passphrase=PASSPHRASE):
+        p = Pipeline(
+            f"srt://127.0.0.1:{port}",
+            key="the-stream-key",
+            passphrase=PASSPHRASE,
+            rtmp_port=0,
+            transcode="size=256x144,fps=25,bitrate=300k,preset=ultrafast,gop=10",
+            schedule=Schedule([AdBreak(12.3, 2, cue_id="on-slate")]),
+            splice_on_slate=True,
+        ).start()
+        try:
+            obs = FFmpegTestSource(f"{p.ingest_url}/the-stream-key", duration=10).start()
+            obs.wait(30)
+            obs.stop()
+            time.sleep(12)  # the break falls in the loss; the slate carries it out
+        finally:
+            p.stop()
+    rec = {(r.cue_id, r.role): r for r in p.cues}
+    out = rec[("on-slate", "out")]
+    assert out.status == "delivered" and out.splice_pts in p.transcoder_forced
+    table = verify(cap)
+    assert len(table) == 2 and table["ok"].all(), table
+
+
+def test_splice_on_slate_needs_transcode_mode() -> None:
+    with pytest.raises(ComponentError, match="splice_on_slate needs transcode"):
+        Pipeline("srt://127.0.0.1:9000", splice_on_slate=True)

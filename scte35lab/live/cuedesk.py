@@ -64,6 +64,7 @@ class CueDesk:
         self._newest_pts = newest_pts
         self.clock: StreamClock | None = None
         self.input_away_since: float | None = None  # monotonic: the ingest ended
+        self.splice_on_slate = False  # transcode: a cue due in a loss splices on the slate
         self._event_ids: Any = None
         self._open_break: tuple[int, str] | None = None  # (splice_event_id, cue_id)
         self._ondemand = 0
@@ -163,7 +164,7 @@ class CueDesk:
         """While the input is away: has the cue's splice point come in wall-clock time (half
         a second ahead)? No returning input can reach it then, and in transcode mode it is
         withdrawn before the injector could splice it on the loss frames."""
-        if self.input_away_since is None or self.clock is None:
+        if self.input_away_since is None or self.clock is None or self.splice_on_slate:
             return False
         pts = rec.splice_pts if rec.splice_pts is not None else rec.requested_pts
         if pts is None or self.clock.started_at is None:

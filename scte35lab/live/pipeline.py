@@ -111,6 +111,7 @@ class Pipeline:
         backoff_max: float = 8.0,
         realtime_input: bool = True,
         read_size: int = 12 * 1316,
+        splice_on_slate: bool = False,
     ) -> None:
         self.store = Store(store) if isinstance(store, str | os.PathLike) else store
         self._own_store = isinstance(store, str | os.PathLike)
@@ -164,6 +165,10 @@ class Pipeline:
             raise
         self.endpoint, self.mode, self.transcode = s.endpoint, s.mode, s.transcode
         self.sender_kind, self.preroll, self.margin = s.sender, s.preroll, s.margin
+        if splice_on_slate and s.mode != "transcode":
+            if self._own_store and self.store is not None:
+                self.store.close()
+            raise ComponentError("splice_on_slate needs transcode mode (a slate to splice on)")
         self._stopping = threading.Event()
         self.ledger = CueLedger(s.preroll, on_placed=self._placed, on_settled=self._settled)
         self.desk = CueDesk(
@@ -178,6 +183,8 @@ class Pipeline:
             force_idr=lambda pts: self._tc.force_idr(pts) if self._tc is not None else None,
             newest_pts=self._newest_pts,
         )
+        # transcode: a cue due while the input is lost splices on an IDR of the slate
+        self.desk.splice_on_slate = splice_on_slate
         self._srt = SrtOutput(
             lambda: s.sender_class(s.endpoint, name=f"srt-{stream}"),
             on_event=self._event,
