@@ -5,7 +5,8 @@ plays it in real time (FFmpeg ``-re``, streams copied) twice into an SRT listene
 loopback:
 
 - scte35lab: FFmpeg remux -> ``Pipeline`` (stream meter, injector with a cue every 10 s,
-  cue tracking) -> srt-live-transmit;
+  cue tracking) -> its default SRT sender, libsrt in process (so its CPU is in the Python
+  process's share; the ``srt-live-transmit`` child is the stand-in distributor receiving);
 - peer: FFmpeg alone, ``-re -i file -c copy -f mpegts srt://...`` (no cues, no stats).
 
 Prints, side by side: the time our stages spend on each piece of TS (p50/p99: the latency
