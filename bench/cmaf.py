@@ -30,14 +30,10 @@ from scte35lab import package_cmaf, package_dash, package_hls, probe, verify  # 
 
 
 def ensure_input(path: Path) -> Path:
-    if path.exists():
-        return path
     sys.path.insert(0, str(ROOT / "bench"))
-    from probe import encode  # bench/probe.py: the shared 8 Mbit/s test capture
+    from probe import ensure  # bench/probe.py: the shared 8 Mbit/s test capture
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    encode(path, 60)
-    return path
+    return ensure(path, 60)
 
 
 def ffmpeg_dash(src: Path, out: Path) -> str:

@@ -34,14 +34,10 @@ CUE_TAGS = ("#EXT-X-DATERANGE", "#EXT-X-CUE-OUT", "#EXT-X-CUE-IN", "#EXT-OATCLS-
 
 
 def ensure_input(path: Path) -> Path:
-    if path.exists():
-        return path
     sys.path.insert(0, str(ROOT / "bench"))
-    from probe import encode  # bench/probe.py: the shared 8 Mbit/s test capture
+    from probe import ensure  # bench/probe.py: the shared 8 Mbit/s test capture
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    encode(path, 60)
-    return path
+    return ensure(path, 60)
 
 
 def run_ffmpeg(src: Path, out: Path) -> None:
