@@ -22,6 +22,7 @@ import pandas as pd
 from scte35lab.analysis.fmp4 import is_fmp4_source, scan_fmp4
 from scte35lab.clock import PCR_HZ, PCR_WRAP, PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
+from scte35lab.cue.summary import cue_summary
 from scte35lab.errors import (
     NotTransportStreamError,
     Scte35Error,
@@ -549,38 +550,5 @@ def _cue_fields(section: bytes, *, strict: bool = True) -> dict[str, Any]:
         return out
     if cue.problems:
         out["decode_problems"] = "; ".join(str(p) for p in cue.problems)
-    out["splice_command_type"] = cue.splice_command_type
-    out["command_name"] = cue.command_name
-    out["splice_event_id"] = cue.splice_event_id
-    out["out_of_network_indicator"] = cue.out_of_network_indicator
-    out["pts_time"] = cue.pts_time
-    out["pts_adjustment"] = cue.pts_adjustment
-    out["splice_point"] = cue.splice_point
-    bd = cue.break_duration
-    out["break_duration"] = bd
-    out["break_duration_seconds"] = None if bd is None else bd / PTS_HZ
-    segs = cue.segmentation_descriptors
-    seg = segs[0] if segs else None
-    if seg is not None:
-        out["segmentation_type_id"] = seg.segmentation_type_id
-        out["segmentation_type_name"] = seg.segmentation_type_name
-        out["segmentation_event_id"] = seg.segmentation_event_id
-        out["segmentation_upid_type"] = seg.segmentation_upid_type
-        out["upid"] = seg.upid_text or None
-        if bd is None and seg.segmentation_duration is not None:
-            out["break_duration"] = seg.segmentation_duration
-            out["break_duration_seconds"] = seg.segmentation_duration / PTS_HZ
-    event = (
-        cue.splice_event_id
-        if cue.splice_event_id is not None
-        else (seg.segmentation_event_id if seg is not None else None)
-    )
-    kind = cue.command_name
-    if seg is not None:
-        kind = f"{kind}/0x{seg.segmentation_type_id:02x}"
-    elif cue.out_of_network_indicator is not None:
-        kind = f"{kind}/{'out' if cue.out_of_network_indicator else 'in'}"
-    event_text = "" if event is None else str(event)
-    point_text = "" if cue.splice_point is None else str(cue.splice_point)
-    out["key"] = f"{kind}:{event_text}@{point_text}"
+    out.update(cue_summary(cue))
     return out

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from scte35lab.clock import PTS_HZ
 from scte35lab.cue import Cue
+from scte35lab.cue.summary import cue_summary
 from scte35lab.errors import CrcError, Scte35Error, StreamError
 from scte35lab.ts.cuecolumns import CUE_COLUMNS, CUE_FLOAT_COLUMNS, CUE_INT_COLUMNS
 
@@ -115,38 +115,7 @@ def cue_fields(section: bytes | None) -> dict[str, Any]:
         out["crc_ok"] = False
         out["decode_error"] = str(exc)
         return out
-    out["splice_command_type"] = cue.splice_command_type
-    out["command_name"] = cue.command_name
-    out["splice_event_id"] = cue.splice_event_id
-    out["out_of_network_indicator"] = cue.out_of_network_indicator
-    out["pts_time"] = cue.pts_time
-    out["pts_adjustment"] = cue.pts_adjustment
-    out["splice_point"] = cue.splice_point
-    duration = cue.break_duration
-    segs = cue.segmentation_descriptors
-    seg = segs[0] if segs else None
-    if seg is not None:
-        out["segmentation_type_id"] = seg.segmentation_type_id
-        out["segmentation_type_name"] = seg.segmentation_type_name
-        out["segmentation_event_id"] = seg.segmentation_event_id
-        out["segmentation_upid_type"] = seg.segmentation_upid_type
-        out["upid"] = seg.upid_text or None
-        if duration is None:
-            duration = seg.segmentation_duration
-    out["break_duration"] = duration
-    out["break_duration_seconds"] = None if duration is None else duration / PTS_HZ
-    event = (
-        cue.splice_event_id
-        if cue.splice_event_id is not None
-        else (seg.segmentation_event_id if seg is not None else None)
-    )
-    kind = cue.command_name
-    if seg is not None:
-        kind = f"{kind}/0x{seg.segmentation_type_id:02x}"
-    elif cue.out_of_network_indicator is not None:
-        kind = f"{kind}/{'out' if cue.out_of_network_indicator else 'in'}"
-    point = "" if cue.splice_point is None else str(cue.splice_point)
-    out["key"] = f"{kind}:{'' if event is None else event}@{point}"
+    out.update(cue_summary(cue))
     return out
 
 
