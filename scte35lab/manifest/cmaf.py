@@ -31,11 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 from scte35lab.clock import PTS_HZ, pts_diff
-from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError, Scte35Error
 from scte35lab.manifest.dash import MPD_NS, _add_event_streams, _timeline, write_media
 from scte35lab.manifest.hls import TAGS, HlsWriter
-from scte35lab.manifest.probed import ProbedCapture
+from scte35lab.manifest.probed import ProbedCapture, distinct_cues
 from scte35lab.manifest.segment import CueEvent, Segment, classify
 from scte35lab.mp4 import boxes as bx
 from scte35lab.mp4.write import (
@@ -188,17 +187,8 @@ def _cues(p: ProbedCapture, zero: int) -> list[_Cue]:
     """Each distinct cue once, with its first arrival and splice point on the unwrapped
     timeline, and an emsg id (the event id; a fresh one when that id is taken)."""
     out: list[_Cue] = []
-    seen: set[str] = set()
     used: set[int] = set()
-    for row in p.cues.itertuples(index=False):
-        if row.base64 in seen or not row.crc_ok:
-            continue
-        seen.add(row.base64)
-        try:
-            cue = Cue.decode(row.base64)
-        except Scte35Error as exc:
-            log.warning("skipped a cue that does not decode: %s", exc)
-            continue
+    for row, cue in distinct_cues(p):
         arrival = None if pd.isna(row.arrival_pts) else zero + pts_diff(int(row.arrival_pts), zero)
         point = cue.splice_point
         if point is None:

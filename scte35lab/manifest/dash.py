@@ -25,9 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
-from scte35lab.cue import Cue
-from scte35lab.errors import ComponentError, Scte35Error, StreamError
-from scte35lab.manifest.probed import ProbedCapture
+from scte35lab.errors import ComponentError, StreamError
+from scte35lab.manifest.probed import ProbedCapture, distinct_cues
 from scte35lab.manifest.segment import Segmenter, classify
 from scte35lab.outfile import atomic_folder
 
@@ -108,16 +107,7 @@ def _package(
 
     zero = p.zero_pts
     events = []
-    seen: set[str] = set()
-    for row in p.cues.itertuples(index=False):
-        if row.base64 in seen or not row.crc_ok:
-            continue
-        seen.add(row.base64)
-        try:
-            cue = Cue.decode(row.base64)
-        except Scte35Error as exc:
-            log.warning("skipped a cue that does not decode: %s", exc)
-            continue
+    for row, cue in distinct_cues(p):
         point = cue.splice_point
         if point is None:
             if pd.isna(row.arrival_pts):

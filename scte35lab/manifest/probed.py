@@ -6,9 +6,16 @@ importing the analysis layer, so packaging and its readers stay below ``analysis
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import pandas as pd
+
+from scte35lab.cue import Cue
+from scte35lab.errors import Scte35Error
+
+log = logging.getLogger(__name__)
 
 
 class ProbedCapture(Protocol):
@@ -22,3 +29,20 @@ class ProbedCapture(Protocol):
     def cues(self) -> pd.DataFrame: ...
     @property
     def zero_pts(self) -> int | None: ...
+
+
+def distinct_cues(p: ProbedCapture) -> Iterator[tuple[Any, Cue]]:
+    """Each distinct CRC-valid cue row of ``p.cues`` once (its first copy), with its decoded
+    cue; a cue that does not decode is skipped with a warning, so a package never carries it.
+    """
+    seen: set[str] = set()
+    for row in p.cues.itertuples(index=False):
+        if row.base64 in seen or not row.crc_ok:
+            continue
+        seen.add(row.base64)
+        try:
+            cue = Cue.decode(row.base64)
+        except Scte35Error as exc:
+            log.warning("skipped a cue that does not decode: %s", exc)
+            continue
+        yield row, cue
