@@ -23,7 +23,14 @@ from scte35lab.ts.cueplacer import NULL_SEARCH_FRAMES
 from scte35lab.ts.cuerequests import CueInput, CueRequest, Placement, cue_requests
 from scte35lab.ts.injector import MAX_HOLD_BYTES, Injector, InjectorOptions
 from scte35lab.ts.packets import TS_PACKET_SIZE
-from scte35lab.ts.pmtrewrite import DEFAULT_PID, EXISTING_MODES, NULL_PACKET
+from scte35lab.ts.pmtrewrite import (
+    CUE_IDENTIFIER_TAG,
+    CUE_STREAM_ALL_COMMANDS,
+    DEFAULT_PID,
+    EXISTING_MODES,
+    NULL_PACKET,
+)
+from scte35lab.ts.videoframes import NAL_SCAN_PACKETS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,9 +143,12 @@ def _run(inj: Injector, src: BinaryIO | bytes, out: BinaryIO) -> None:
 
 __all__ = [
     "CHUNK",
+    "CUE_IDENTIFIER_TAG",
+    "CUE_STREAM_ALL_COMMANDS",
     "DEFAULT_PID",
     "EXISTING_MODES",
     "MAX_HOLD_BYTES",
+    "NAL_SCAN_PACKETS",
     "NULL_PACKET",
     "NULL_SEARCH_FRAMES",
     "CueInput",

@@ -342,4 +342,11 @@ class PmtRewriter:
         log.debug("SCTE-35 on PID %d", pid)
 
 
-__all__ = ["DEFAULT_PID", "EXISTING_MODES", "NULL_PACKET", "PmtRewriter"]
+__all__ = [
+    "CUE_IDENTIFIER_TAG",
+    "CUE_STREAM_ALL_COMMANDS",
+    "DEFAULT_PID",
+    "EXISTING_MODES",
+    "NULL_PACKET",
+    "PmtRewriter",
+]
