@@ -160,7 +160,7 @@ class Injector:
         self._aligner = PacketAligner(strict=True, name="inject")
         self._hold = HeldOutput(round((self.preroll + margin) * PTS_HZ), max_hold_bytes)
         self._video = FrameFinder(self._hold, on_zero=self._stream_started)
-        self._psi = PmtRewriter(pid, existing, program, on_video=self._new_video)
+        self._psi = PmtRewriter(pid, existing, program, on_video=self._video.set_codec)
         self._placer = CuePlacer(
             self._hold,
             self._video,
@@ -292,9 +292,6 @@ class Injector:
 
     def _stream_started(self) -> None:
         self._placer.stream_started()
-
-    def _new_video(self, pid: int, codec: int) -> None:
-        self._video.set_codec(codec)
 
     def _place(self) -> None:
         if self._psi.pid is not None:

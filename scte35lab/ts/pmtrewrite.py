@@ -60,7 +60,7 @@ class PmtRewriter:
 
     ``requested_pid``: the SCTE-35 PID asked for (None: chosen when the PMT comes);
     ``program``: the program_number to inject into (None: the first in the PAT);
-    ``on_video(pid, stream_type)``: called when the PMT puts the video on a new PID.
+    ``on_video(stream_type)``: called when the PMT puts the video on a new PID.
     """
 
     def __init__(
@@ -68,7 +68,7 @@ class PmtRewriter:
         requested_pid: int | None,
         existing: str,
         program: int | None,
-        on_video: Callable[[int, int], None],
+        on_video: Callable[[int], None],
     ) -> None:
         self.requested_pid = requested_pid
         self.existing = existing
@@ -263,7 +263,7 @@ class PmtRewriter:
         if video is not None and video.elementary_pid != self.video_pid:
             self.video_pid = video.elementary_pid
             self.video_codec = video.stream_type
-            self._on_video(self.video_pid, self.video_codec)
+            self._on_video(self.video_codec)
             log.debug("video on PID %d (stream_type 0x%02x)", self.video_pid, self.video_codec)
         existing = {es.elementary_pid for es in pmt.streams if es.stream_type == SCTE35_STREAM_TYPE}
         if self.pid is None:
