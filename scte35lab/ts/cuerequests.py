@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from scte35lab.clock import PTS_HZ, PTS_WRAP, pts_diff
 from scte35lab.cue import Cue
 from scte35lab.errors import InputFormatError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -107,6 +112,50 @@ class Placement:
         }
 
 
+# The report's columns, in as_row's order; the numeric ones' dtypes (ids and PTS nullable
+# integers, times float seconds with NaN for none); text columns keep what pandas infers.
+REPORT_COLUMNS = (
+    "label",
+    "command_name",
+    "splice_event_id",
+    "segmentation_event_id",
+    "segmentation_type_id",
+    "requested_pts",
+    "requested_time",
+    "splice_pts",
+    "splice_time",
+    "first_arrival_time",
+    "preroll",
+    "sends",
+    "status",
+    "reason",
+    "base64",
+)
+REPORT_DTYPES: dict[str, Any] = {
+    **dict.fromkeys(
+        (
+            "splice_event_id",
+            "segmentation_event_id",
+            "segmentation_type_id",
+            "requested_pts",
+            "splice_pts",
+        ),
+        "Int64",
+    ),
+    **dict.fromkeys(("requested_time", "splice_time", "first_arrival_time", "preroll"), float),
+    "sends": np.int64,
+}
+
+
+def placement_table(placements: Iterable[Placement], zero: int | None) -> pd.DataFrame:
+    """One row per placement (see :meth:`Placement.as_row`), numbers with
+    :data:`REPORT_DTYPES`."""
+    import pandas as pd
+
+    rows = [p.as_row(zero) for p in placements]
+    return pd.DataFrame(rows, columns=list(REPORT_COLUMNS)).astype(REPORT_DTYPES)
+
+
 CueInput = Any  # Cue | CueRequest | (seconds, Cue) | PlannedCue | Schedule | bytes | str
 
 
@@ -146,4 +195,13 @@ def as_request(item: Any) -> CueRequest:
     )
 
 
-__all__ = ["CueInput", "CueRequest", "Placement", "as_request", "cue_requests"]
+__all__ = [
+    "REPORT_COLUMNS",
+    "REPORT_DTYPES",
+    "CueInput",
+    "CueRequest",
+    "Placement",
+    "as_request",
+    "cue_requests",
+    "placement_table",
+]

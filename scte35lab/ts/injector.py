@@ -57,7 +57,14 @@ from scte35lab.cue import Cue
 from scte35lab.errors import StreamError
 from scte35lab.ts.chain import Piece
 from scte35lab.ts.cueplacer import CuePlacer
-from scte35lab.ts.cuerequests import CueInput, CueRequest, Placement, as_request, cue_requests
+from scte35lab.ts.cuerequests import (
+    CueInput,
+    CueRequest,
+    Placement,
+    as_request,
+    cue_requests,
+    placement_table,
+)
 from scte35lab.ts.heldoutput import HeldOutput
 from scte35lab.ts.packets import NULL_PID, PacketAligner
 from scte35lab.ts.pmtrewrite import EXISTING_MODES, PmtRewriter
@@ -355,23 +362,7 @@ class Injector:
 
     def report(self) -> pd.DataFrame:
         """One row per cue: what was asked, where it went, its pre-roll and sends."""
-        import pandas as pd
-
-        rows = [p.as_row(self.zero_pts) for p in self.placements]
-        cols = list(Placement(CueRequest(Cue.splice_null(), immediate=True)).as_row(None))
-        df = pd.DataFrame(rows, columns=cols)
-        for c in (
-            "splice_event_id",
-            "segmentation_event_id",
-            "segmentation_type_id",
-            "requested_pts",
-            "splice_pts",
-        ):
-            df[c] = df[c].astype("Int64")
-        for c in ("requested_time", "splice_time", "first_arrival_time", "preroll"):
-            df[c] = df[c].astype(float)
-        df["sends"] = df["sends"].astype(np.int64)
-        return df
+        return placement_table(self.placements, self.zero_pts)
 
 
 __all__ = ["MAX_HOLD_BYTES", "Injector", "InjectorOptions"]
