@@ -108,6 +108,9 @@ class _Found:
             return self
         return getattr(getattr(obj, self.holder), self.attr)
 
+    def __set__(self, obj: object, value: object) -> None:
+        raise AttributeError(f"Injector.{self.attr} is read-only")
+
 
 class Injector:
     """Streaming SCTE-35 injector: ``out = inj.feed(chunk)`` ... ``out = inj.flush()``.
