@@ -40,6 +40,7 @@ from scte35lab.errors import ComponentError, CuesNotPlacedError, StreamError
 from scte35lab.inputkind import require_ts
 from scte35lab.live.errors import ToolMissingError
 from scte35lab.outfile import atomic_path
+from scte35lab.ts.chain import Chain
 from scte35lab.ts.inject import CueInput, Injector
 from scte35lab.ts.scan import VIDEO, Scanner
 
@@ -254,18 +255,17 @@ def _run_into(argv: list[str], inj: Injector, dst: str, timeout: float | None) -
     if timer is not None:
         timer.start()
     try:
+        chain = Chain([inj])
         with open(dst, "wb") as out:
             for chunk in iter(lambda: proc.stdout.read(READ_CHUNK), b""):
-                for piece in inj._feed(chunk):
-                    out.write(piece)
+                out.writelines(chain.feed_pieces(chunk))
             code = proc.wait()
             reader.join()
             if code:
                 if timer is not None and not timer.is_alive() and code < 0:
                     raise ComponentError(f"ffmpeg did not finish conditioning within {timeout:g} s")
                 raise ComponentError(f"ffmpeg failed ({code}): {_tail(b''.join(err))}")
-            for piece in inj._flush():
-                out.write(piece)
+            out.writelines(chain.flush_pieces())
             out.flush()
             os.fsync(out.fileno())
     finally:

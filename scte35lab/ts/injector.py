@@ -285,10 +285,6 @@ class Injector:
             self._placer.give_up()
         return self._release(everything=True)
 
-    # live/condition.py writes these pieces straight to its file
-    _feed = feed_pieces
-    _flush = flush_pieces
-
     # ------------------------------------------------------------------- the pipeline
 
     def _take_over(self, prev: Injector) -> None:
