@@ -27,8 +27,8 @@ def test_each_scan_module_stays_under_600_lines():
 def test_the_scanner_follows_psi_with_the_shared_follower():
     sc = scan.Scanner()
     sc.scan(SAMPLES / "two_programs.ts")
-    follower = sc.psi.follower
-    assert isinstance(follower, PsiFollower)
+    follower = sc.psi
+    assert isinstance(follower, PsiFollower) and sc.sections.follower is follower
     assert sc._pmt_pids == follower.pmt_pids and len(follower.pmt_pids) == 2
     assert sorted(follower.programs) == sorted(sc.r.programs)
 

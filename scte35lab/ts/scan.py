@@ -31,7 +31,7 @@ from scte35lab.ts.packets import (
     packet_table,
     pid_groups,
 )
-from scte35lab.ts.psi import AUDIO, OTHER, SCTE35, VIDEO
+from scte35lab.ts.psi import AUDIO, OTHER, SCTE35, VIDEO, PsiFollower
 from scte35lab.ts.scan_checks import (
     PCR_JUMP,
     PCR_REPETITION,
@@ -45,7 +45,7 @@ from scte35lab.ts.scan_frames import (
     FrameFinder,
     _FrameLists,  # noqa: F401 - ts.ranges, ts.stitch use it
 )
-from scte35lab.ts.scan_psi import PsiReader
+from scte35lab.ts.scan_psi import SectionReader
 from scte35lab.ts.scan_result import (
     MAX_ERRORS_PER_TYPE,
     NULL,
@@ -68,21 +68,15 @@ class _Part:
     ``ts.stitch`` read and set it by (their carry state is the scanner's)."""
 
     def __init__(self, path: str) -> None:
-        self.part, _, self.name = path.rpartition(".")
+        self.part, self.name = path.split(".")
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        return getattr(_owner(obj, self.part), self.name)
+        return getattr(getattr(obj, self.part), self.name)
 
     def __set__(self, obj: Any, value: Any) -> None:
-        setattr(_owner(obj, self.part), self.name, value)
-
-
-def _owner(obj: Any, path: str) -> Any:
-    for name in path.split("."):
-        obj = getattr(obj, name)
-    return obj
+        setattr(getattr(obj, self.part), self.name, value)
 
 
 class Scanner:
@@ -107,10 +101,10 @@ class Scanner:
     _hevc = _Part("frames.hevc")
     _pes_open = _Part("cues.pes_open")
     _pes_probe = _Part("cues.pes_probe")
-    _assemblers = _Part("psi.sections")
-    _psi_repeat = _Part("psi.repeat")
-    _pmt_pids = _Part("psi.follower.pmt_pids")
-    _last_section = _Part("psi.follower.last_sections")
+    _assemblers = _Part("sections.assemblers")
+    _psi_repeat = _Part("sections.repeat")
+    _pmt_pids = _Part("psi.pmt_pids")
+    _last_section = _Part("psi.last_sections")
     _section_roles = _Part("roles.section")
     _pes_roles = _Part("roles.pes")
     _video = _Part("roles.video")
@@ -134,7 +128,10 @@ class Scanner:
         self.checks = TransportChecks(self.errors)
         self.frames = FrameFinder()
         self.cues = CueReader(self.r, self.errors, self.roles)
-        self.psi = PsiReader(self.r, self.errors, self.roles, self.checks, self.cues)
+        self.psi = PsiFollower()  # the PAT and PMTs, followed as the demux follows them
+        self.sections = SectionReader(
+            self.r, self.errors, self.roles, self.checks, self.cues, self.psi
+        )
         self._base = 0  # global index of the chunk's first packet
         self._pkt_cols: dict[str, list[np.ndarray]] = {}
         # where reading stands between chunks: the stream offset of the first byte not yet
@@ -314,7 +311,7 @@ class Scanner:
         if self.want_packets:
             self._keep_packets(t, base, offset0, ps, n)
         # PSI and SCTE-35, in packet order; a new PMT changes roles for what follows.
-        self.psi.read(rows, t, groups, base, offset0, ps)
+        self.sections.read(rows, t, groups, base, offset0, ps)
         self.checks.psi_intervals(base, self._psi_gaps)
         self.frames.read(
             rows,
@@ -333,7 +330,7 @@ class Scanner:
     # the checks ts.ranges wraps (to note what a range's start state did not know)
 
     def _check_cc(self, t, groups, base, offset0, ps, disc_rows) -> None:
-        self.checks.cc(t, groups, base, offset0, ps, disc_rows, self.psi.sections)
+        self.checks.cc(t, groups, base, offset0, ps, disc_rows, self.sections.assemblers)
 
     def _check_dts(self, pid, dts, gi, base, offset0, ps) -> None:
         self.checks.dts(pid, dts, gi, base, offset0, ps)
@@ -368,7 +365,7 @@ class Scanner:
 
     def _finish(self) -> None:
         self.cues.finish()
-        self.psi.truncated(self._base)
+        self.sections.truncated(self._base)
         r = self.r
         r.packets = self._base
         self._report_psi_intervals()

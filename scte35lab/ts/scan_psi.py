@@ -30,9 +30,9 @@ from scte35lab.ts.scan_result import PSI, ErrorLog, PidInfo, PidRoles, ScanResul
 from scte35lab.ts.sections import PidSections
 
 
-class PsiReader:
-    """Sections per PID, the PSI followed, and the packets that repeat the last PAT or PMT
-    packet byte for byte (only their arrival is noted)."""
+class SectionReader:
+    """The sections of each PID assembled, the PSI they give to ``follower``, and the packets
+    that repeat the last PAT or PMT packet byte for byte (only their arrival is noted)."""
 
     def __init__(
         self,
@@ -41,14 +41,15 @@ class PsiReader:
         roles: PidRoles,
         checks: TransportChecks,
         cues: CueReader,
+        follower: PsiFollower,
     ) -> None:
         self.result = result
         self.errors = errors
         self.roles = roles
         self.checks = checks
         self.cues = cues
-        self.follower = PsiFollower()
-        self.sections = PidSections()
+        self.follower = follower
+        self.assemblers = PidSections()
         self.repeat: dict[int, bytes | None] = {}  # PID -> its last PSI packet's payload
         self.bad = False  # a section of the packet being read had a wrong CRC_32
         roles.section[PAT_PID] = True
@@ -75,7 +76,7 @@ class PsiReader:
 
     def truncated(self, packet: int) -> None:
         """End of stream: a section still being assembled is a finding."""
-        for pid, asm in self.sections.items():
+        for pid, asm in self.assemblers.items():
             if asm.in_progress:
                 what = "stream ends inside a section"
                 self.errors.add("section_truncated", 2, packet, None, pid, what)
@@ -112,7 +113,7 @@ class PsiReader:
         if info is not None and info.carriage in ("pes", "probe"):
             self.cues.pes_content(pid, payload, pusi, packet, offset)
             return False
-        asm = self.sections.assembler(pid)
+        asm = self.assemblers.assembler(pid)
         psi = info is None or info.role == PSI
         if psi and pusi and not asm.in_progress and payload == self.repeat.get(pid):
             # PAT/PMT repeat byte for byte: nothing new but its arrival
