@@ -5,6 +5,8 @@ refusals become the probe's findings; each PMT gives the PIDs their roles."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from scte35lab.ts.packets import NULL_PID, TS_PACKET_SIZE
@@ -30,29 +32,23 @@ from scte35lab.ts.scan_result import PSI, ErrorLog, PidInfo, PidRoles, ScanResul
 from scte35lab.ts.sections import PidSections
 
 
+@dataclass(eq=False)
 class SectionReader:
     """The sections of each PID assembled, the PSI they give to ``follower``, and the packets
     that repeat the last PAT or PMT packet byte for byte (only their arrival is noted)."""
 
-    def __init__(
-        self,
-        result: ScanResult,
-        errors: ErrorLog,
-        roles: PidRoles,
-        checks: TransportChecks,
-        cues: CueReader,
-        follower: PsiFollower,
-    ) -> None:
-        self.result = result
-        self.errors = errors
-        self.roles = roles
-        self.checks = checks
-        self.cues = cues
-        self.follower = follower
-        self.assemblers = PidSections()
-        self.repeat: dict[int, bytes | None] = {}  # PID -> its last PSI packet's payload
-        self.bad = False  # a section of the packet being read had a wrong CRC_32
-        roles.section[PAT_PID] = True
+    result: ScanResult
+    errors: ErrorLog
+    roles: PidRoles
+    checks: TransportChecks
+    cues: CueReader
+    follower: PsiFollower
+    assemblers: PidSections = field(default_factory=PidSections)
+    repeat: dict[int, bytes | None] = field(default_factory=dict)  # PID -> last PSI payload
+    bad: bool = False  # a section of the packet being read had a wrong CRC_32
+
+    def __post_init__(self) -> None:
+        self.roles.section[PAT_PID] = True
 
     def read(self, rows, t, groups, base, offset0, ps) -> None:
         """The section packets of a chunk, in order; a new PMT changes the roles of the
