@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from scte35lab.clock import PCR_HZ, PTS_HZ, PTS_WRAP
-from scte35lab.ts.packets import NULL_PID, PCR_WRAP
+from scte35lab.ts.packets import NULL_PID, PCR_WRAP, PacketTable
 from scte35lab.ts.psi import PAT_PID
 from scte35lab.ts.scan_result import MAX_ERRORS_PER_TYPE, ErrorLog
 from scte35lab.ts.sections import PidSections
@@ -48,7 +48,16 @@ class TransportChecks:
 
     # ------------------------------------------------------------ continuity
 
-    def cc(self, t, groups, base, offset0, ps, disc_rows, sections: PidSections) -> None:
+    def cc(
+        self,
+        t: PacketTable,
+        groups: dict[int, np.ndarray],
+        base: int,
+        offset0: int,
+        ps: int,
+        disc_rows: np.ndarray,
+        sections: PidSections,
+    ) -> None:
         """continuity_counter of each payload packet = previous + 1 (or a duplicate), unless
         a discontinuity_indicator is set on it or on an adaptation-field-only packet of the
         PID since the previous payload packet (ISO/IEC 13818-1 2.4.3.5). A section being
@@ -96,7 +105,15 @@ class TransportChecks:
 
     # ------------------------------------------------------------------- PCR
 
-    def pcr(self, t, groups, base, offset0, ps, disc_rows) -> None:
+    def pcr(
+        self,
+        t: PacketTable,
+        groups: dict[int, np.ndarray],
+        base: int,
+        offset0: int,
+        ps: int,
+        disc_rows: np.ndarray,
+    ) -> None:
         """PCR steps on each PCR PID. A discontinuity_indicator on the PCR packet, or on any
         packet of the PID since its previous PCR (an adaptation-field-only packet), starts a
         new time base: the step is then reported as information, not as an error."""
@@ -148,7 +165,9 @@ class TransportChecks:
 
     # -------------------------------------------------------- PES timestamps
 
-    def dts(self, pid, dts, gi, base, offset0, ps) -> None:
+    def dts(
+        self, pid: int, dts: np.ndarray, gi: np.ndarray, base: int, offset0: int, ps: int
+    ) -> None:
         """TR 101 290 2.5: a PID's decoding timestamps (``dts``, -1: none, of the PES starts
         at rows ``gi``) no more than 700 ms apart; a wrap at 2^33 is information."""
         last = self.last_dts.get(pid)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from scte35lab.ts import nal
-from scte35lab.ts.packets import TS_PACKET_SIZE
+from scte35lab.ts.packets import TS_PACKET_SIZE, PacketTable
 from scte35lab.ts.pes import parse_pes_header, pes_timestamps
 from scte35lab.ts.psi import VIDEO
 from scte35lab.ts.scan_result import PidInfo
@@ -92,12 +92,12 @@ class FrameFinder:
 
     def read(
         self,
-        rows,
-        t,
-        groups,
-        base,
-        offset0,
-        ps,
+        rows: np.ndarray,
+        t: PacketTable,
+        groups: dict[int, np.ndarray],
+        base: int,
+        offset0: int,
+        ps: int,
         *,
         pid_info: dict[int, PidInfo],
         pes_roles: np.ndarray,

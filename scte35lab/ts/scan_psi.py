@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scte35lab.ts.packets import NULL_PID, TS_PACKET_SIZE
+from scte35lab.ts.packets import NULL_PID, TS_PACKET_SIZE, PacketTable
 from scte35lab.ts.psi import (
     AUDIO,
     CRC_ERROR,
@@ -50,7 +50,15 @@ class SectionReader:
     def __post_init__(self) -> None:
         self.roles.section[PAT_PID] = True
 
-    def read(self, rows, t, groups, base, offset0, ps) -> None:
+    def read(
+        self,
+        rows: np.ndarray,
+        t: PacketTable,
+        groups: dict[int, np.ndarray],
+        base: int,
+        offset0: int,
+        ps: int,
+    ) -> None:
         """The section packets of a chunk, in order; a new PMT changes the roles of the
         packets after it."""
         n = len(rows)

@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 
 from scte35lab.ts.packets import TS_PACKET_SIZE
-from scte35lab.ts.psi import AUDIO, OTHER, SCTE35, VIDEO, Pat, Pmt
+from scte35lab.ts.psi import Pat, Pmt
 
 MAX_ERRORS_PER_TYPE = 10_000
 
-# roles (VIDEO, AUDIO, SCTE35 and OTHER are those psi.classify_stream gives)
+# roles beside those psi.classify_stream gives (VIDEO, AUDIO, SCTE35, OTHER)
 PSI, NULL = "psi", "null"
-ROLES = (VIDEO, AUDIO, SCTE35, PSI, NULL, OTHER)
 
 
 @dataclass
