@@ -35,16 +35,14 @@ from scte35lab.ts import nal
 from scte35lab.ts.packets import TS_PACKET_SIZE, PacketAligner, header_words
 from scte35lab.ts.pes import PesHeader, parse_pes_header
 from scte35lab.ts.psi import (
-    CUEI,
     PAT_PID,
-    PRIVATE_CODECS,
-    SCTE35_STREAM_TYPE,
+    SCTE35,
     SCTE35_TABLE_ID,
-    STREAM_TYPES,
-    VIDEO_STREAM_TYPES,
     Pat,
     Pmt,
     PsiFollower,
+    StreamClass,
+    classify_stream,
     crc_ok,
 )
 from scte35lab.ts.sections import PidSections
@@ -54,7 +52,7 @@ log = logging.getLogger(__name__)
 HEAD_BYTES = 4096  # of each access unit: enough for AUD, parameter sets, SEI, a slice header
 _PAYLOAD = TS_PACKET_SIZE - 4
 
-VIDEO = "video"
+VIDEO = "video"  # the role psi.classify_stream gives video
 PES = "pes"
 SECTIONS = "sections"
 PRIVATE = "private"  # stream_type 0x06 of unnamed content: maybe SCTE-35 as FFmpeg remuxes it
@@ -286,8 +284,8 @@ class Demux:
                 old.program = program
                 new[pid] = old
                 continue
-            kind = stream_kind(st, es.descriptors, es.registration)
-            new[pid] = _Es(pid, st, program, kind, STREAM_TYPES.get(st, f"0x{st:02x}"))
+            cls = classify_stream(st, es.descriptors, es.registration)
+            new[pid] = _Es(pid, st, program, _kind(cls), cls.codec)
         changed = {p: e.kind for p, e in new.items()} != {p: e.kind for p, e in self._es.items()}
         self._es = new
         return changed
@@ -397,17 +395,15 @@ def stream_kind(stream_type: int, descriptors: list, registration: str | None) -
     """How the demux follows an elementary stream: SCTE-35 sections (0x86, or 0x05 with a
     CUEI registration), video access units, a private PES that may hide SCTE-35 (0x06
     without a descriptor naming its codec), or plain PES."""
-    if stream_type == SCTE35_STREAM_TYPE or (stream_type == 0x05 and registration == CUEI):
+    return _kind(classify_stream(stream_type, descriptors, registration))
+
+
+def _kind(cls: StreamClass) -> str:
+    if cls.role == SCTE35:
         return SECTIONS
-    if stream_type in VIDEO_STREAM_TYPES:
+    if cls.role == VIDEO:
         return VIDEO
-    if (
-        stream_type == 0x06
-        and registration != "Opus"
-        and not any(tag in PRIVATE_CODECS for tag, _ in descriptors)
-    ):
-        return PRIVATE
-    return PES
+    return PRIVATE if cls.private else PES
 
 
 def _payload_lengths(rows: np.ndarray) -> np.ndarray:

@@ -56,6 +56,46 @@ PRIVATE_CODECS: dict[int, str] = {
     0x59: "dvb_subtitle",
     0x56: "dvb_teletext",
 }
+AUDIO_CODECS = frozenset({"ac3", "eac3", "dts", "opus"})
+
+# what an elementary stream carries, as the probe's PID table and the demux read it
+VIDEO, AUDIO, SCTE35, OTHER = "video", "audio", "scte35", "other"
+
+
+@dataclass(frozen=True)
+class StreamClass:
+    """What a PMT entry says its elementary stream carries."""
+
+    role: str  # VIDEO, AUDIO, SCTE35 or OTHER
+    codec: str  # "h264", "aac", "scte_35", "dvb_subtitle", ... or "0x??"
+    private: bool = False  # stream_type 0x06 naming no codec: a private PES that may hide
+    # SCTE-35 (how FFmpeg's muxer rewrites it)
+
+
+def classify_stream(
+    stream_type: int, descriptors: list[Descriptor] | tuple[Descriptor, ...], reg: str | None
+) -> StreamClass:
+    """The role and codec of an elementary stream from its stream_type, ES descriptors and
+    registration format_identifier ``reg``: SCTE-35 sections are stream_type 0x86, or 0x05
+    with a CUEI registration; a stream_type 0x06 is named by an ETSI EN 300 468 descriptor
+    or an Opus registration, else it is a private PES to look into."""
+    st = stream_type
+    if st == SCTE35_STREAM_TYPE or (st == 0x05 and reg == CUEI):
+        return StreamClass(SCTE35, "scte_35")
+    codec = STREAM_TYPES.get(st, f"0x{st:02x}")
+    if st == 0x06:
+        named = [PRIVATE_CODECS[tag] for tag, _ in descriptors if tag in PRIVATE_CODECS]
+        if named:
+            codec = named[0]
+        elif reg == "Opus":
+            codec = "opus"
+        else:
+            return StreamClass(OTHER, codec, private=True)
+    if st in VIDEO_STREAM_TYPES:
+        return StreamClass(VIDEO, codec)
+    if st in AUDIO_STREAM_TYPES or codec in AUDIO_CODECS:
+        return StreamClass(AUDIO, codec)
+    return StreamClass(OTHER, codec)
 
 
 def section_length(data: bytes | bytearray, pos: int = 0) -> int:
@@ -308,13 +348,31 @@ def descriptor_loop_bytes(descriptors: list[Descriptor] | tuple[Descriptor, ...]
     return _descriptor_bytes(descriptors)
 
 
+# why PsiFollower.section took a section as nothing new (PsiFollower.refusal)
+REPEAT = "repeat"  # byte-identical to the last one taken on its PID
+CRC_ERROR = "crc_error"  # its CRC_32 does not match
+WRONG_TABLE = "wrong_table"  # not a PAT on PID 0, not a PMT on a PMT PID
+NOT_FOLLOWED = "not_followed"  # a PID that is neither PID 0 nor a PMT PID of the PAT
+PARSE_ERROR = "parse_error"  # a PAT or PMT that does not parse (detail: why)
+
+
+@dataclass(frozen=True)
+class PsiRefusal:
+    """Why :meth:`PsiFollower.section` returned None, for a stage that reports it."""
+
+    reason: str  # REPEAT, CRC_ERROR, WRONG_TABLE, NOT_FOLLOWED or PARSE_ERROR
+    detail: str = ""
+
+
 class PsiFollower:
     """What the PAT and PMTs of a TS say now, from its complete sections (PSI following).
 
     ``section(pid, section)`` takes one section from PID 0 or a PMT PID and returns the
     :class:`Pat` or :class:`Pmt` when it is new (first seen, new version or new content),
     None for a byte-identical repeat, another table, or a damaged one (``bad`` counts
-    those with a wrong CRC_32 or that do not parse).
+    those with a wrong CRC_32 or that do not parse). After each call ``refusal`` says why
+    it returned None (a :class:`PsiRefusal`: the probe reports it), or is None when it
+    returned a table.
     """
 
     def __init__(self) -> None:
@@ -322,7 +380,13 @@ class PsiFollower:
         self.pmt_pids: dict[int, int] = {}  # PMT PID -> program_number
         self.programs: dict[int, Pmt] = {}  # program_number -> its PMT
         self.bad = 0
+        self.refusal: PsiRefusal | None = None
         self._last: dict[int, bytes] = {}
+
+    @property
+    def last_sections(self) -> dict[int, bytes]:
+        """PID -> the last section taken on it (repeats of it are refused as REPEAT)."""
+        return self._last
 
     def follows(self, pid: int) -> bool:
         """Whether ``pid`` carries the PAT or a PMT."""
@@ -331,21 +395,24 @@ class PsiFollower:
     def section(self, pid: int, section: bytes) -> Pat | Pmt | None:
         """Take one complete section (see the class doc)."""
         if self._last.get(pid) == section:
-            return None
+            return self._refuse(REPEAT)
         table = section[0]
-        if pid == PAT_PID and table != PAT_TABLE_ID:
-            return None
-        if pid != PAT_PID and (table != PMT_TABLE_ID or pid not in self.pmt_pids):
-            return None
         if not crc_ok(section):
             self.bad += 1
-            return None
+            return self._refuse(CRC_ERROR, f"table_id 0x{table:02x} CRC_32 does not match")
+        if pid == PAT_PID and table != PAT_TABLE_ID:
+            return self._refuse(WRONG_TABLE, f"table_id 0x{table:02x} on PID 0")
+        if pid != PAT_PID and pid not in self.pmt_pids:
+            return self._refuse(NOT_FOLLOWED)
+        if pid != PAT_PID and table != PMT_TABLE_ID:
+            return self._refuse(WRONG_TABLE, f"table_id 0x{table:02x} on a PMT PID")
+        self._last[pid] = section  # a repeat of a section that does not parse is a REPEAT
         try:
             parsed = (Pat if pid == PAT_PID else Pmt).parse(section, verify_crc=False)
-        except Scte35Error:
+        except Scte35Error as e:
             self.bad += 1
-            return None
-        self._last[pid] = section
+            return self._refuse(PARSE_ERROR, str(e))
+        self.refusal = None
         if isinstance(parsed, Pat):
             self.pat = parsed
             self.pmt_pids = {p: n for n, p in parsed.pmt_pids.items()}
@@ -355,6 +422,9 @@ class PsiFollower:
             return parsed
         self.programs[parsed.program_number] = parsed
         return parsed
+
+    def _refuse(self, reason: str, detail: str = "") -> None:
+        self.refusal = PsiRefusal(reason, detail)
 
     def streams(self) -> dict[int, tuple[int, EsInfo]]:
         """Elementary PID -> (program_number, its EsInfo), over every program."""
