@@ -42,7 +42,7 @@ from scte35lab.ts.scan_checks import (
 from scte35lab.ts.scan_cues import MAX_CUE_PES, PES_PROBE_LIMIT, CueReader
 from scte35lab.ts.scan_frames import (
     NAL_SCAN_PACKETS,
-    FrameFinder,
+    FrameTable,
     _FrameLists,  # noqa: F401 - ts.ranges, ts.stitch use it
 )
 from scte35lab.ts.scan_psi import SectionReader
@@ -126,7 +126,7 @@ class Scanner:
         self.errors = ErrorLog(self.r)
         self.roles = PidRoles()
         self.checks = TransportChecks(self.errors)
-        self.frames = FrameFinder()
+        self.frames = FrameTable()
         self.cues = CueReader(self.r, self.errors, self.roles)
         self.psi = PsiFollower()  # the PAT and PMTs, followed as the demux follows them
         self.sections = SectionReader(

@@ -81,7 +81,7 @@ def _picture(data: bytearray, state: nal.HevcState | None) -> nal.PictureInfo:
     return nal.h264_picture(data) if state is None else nal.hevc_picture(data, state)
 
 
-class FrameFinder:
+class FrameTable:
     """The frame rows so far, and the PES and access units that go on into the next chunk."""
 
     def __init__(self) -> None:
