@@ -33,17 +33,17 @@ import numpy as np
 
 from scte35lab.ts import nal
 from scte35lab.ts.packets import TS_PACKET_SIZE, PacketAligner, header_words
-from scte35lab.ts.pes import PesHeader, parse_pes_header
+from scte35lab.ts.pes import PesHeader, parse_pes_header, pes_section
 from scte35lab.ts.psi import (
     PAT_PID,
     SCTE35,
-    SCTE35_TABLE_ID,
     Pat,
     Pmt,
     PsiFollower,
     StreamClass,
     classify_stream,
     crc_ok,
+    section_length,
 )
 from scte35lab.ts.sections import PidSections
 
@@ -329,15 +329,8 @@ class Demux:
 
     def _private_end(self, es: _Es) -> None:
         es.open = False
-        hdr = parse_pes_header(es.head)
-        if hdr is None:
-            return
-        length = hdr.pes_packet_length
-        data = bytes(es.head[hdr.header_length : 6 + length if length else None])
-        if len(data) < 3 or data[0] != SCTE35_TABLE_ID:
-            return
-        section = data[: 3 + (((data[1] & 0x0F) << 8) | data[2])]
-        if len(section) < 3 + (((data[1] & 0x0F) << 8) | data[2]) or not crc_ok(section):
+        _, section = pes_section(es.head)
+        if section is None or len(section) != section_length(section) or not crc_ok(section):
             return
         es.scte35 = True
         for call in self._calls["on_section"]:

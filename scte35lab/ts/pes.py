@@ -11,6 +11,7 @@ import numpy as np
 
 from scte35lab.clock import PTS_HZ, PTS_MASK, PTS_WRAP, pts_diff  # noqa: F401 (re-exported)
 from scte35lab.ts.packets import TS_PACKET_SIZE, packet_bytes, stuffed_adaptation
+from scte35lab.ts.psi import SCTE35_TABLE_ID
 
 # the 90 kHz clock under the names ts.pes has always exported
 CLOCK = PTS_HZ
@@ -168,3 +169,17 @@ def pes_timestamps(rows: np.ndarray, payload_start: np.ndarray) -> PesTimestamps
     pts = np.where(has_pts, _ts_vec(h[:, 9:14]), -1)
     dts = np.where(has_dts, _ts_vec(h[:, 14:19]), pts)
     return PesTimestamps(valid, stream_id, plen, hlen, pts, dts)
+
+
+def pes_section(pes: bytes | bytearray) -> tuple[PesHeader | None, bytes | None]:
+    """A whole private PES (header first) read as FFmpeg's remuxed SCTE-35: its header, and
+    the section its payload starts with (table_id 0xFC) cut at its section_length, which may
+    come out short; ``(header, None)`` when the payload does not start like one."""
+    h = parse_pes_header(pes)
+    if h is None:
+        return None, None
+    length = h.pes_packet_length
+    data = bytes(pes[h.header_length : 6 + length] if length else pes[h.header_length :])
+    if len(data) < 3 or data[0] != SCTE35_TABLE_ID:
+        return h, None
+    return h, data[: 3 + (((data[1] & 0x0F) << 8) | data[2])]

@@ -8,8 +8,8 @@ import logging
 from dataclasses import dataclass
 
 from scte35lab.cue.crc import crc32_mpeg2
-from scte35lab.ts.pes import parse_pes_header
-from scte35lab.ts.psi import AUDIO, SCTE35, SCTE35_TABLE_ID, section_length
+from scte35lab.ts.pes import pes_section
+from scte35lab.ts.psi import AUDIO, SCTE35, section_length
 from scte35lab.ts.scan_result import ErrorLog, PidRoles, ScanResult
 
 log = logging.getLogger(__name__)
@@ -69,26 +69,19 @@ class CueReader:
 
     def _pes_done(self, pid: int, pes: _Pes) -> None:
         info = self.result.pid_info[pid]
-        h = parse_pes_header(pes.data)
+        h, section = pes_section(pes.data)
         found = False
-        if h is not None:
-            length = h.pes_packet_length
-            data = bytes(
-                pes.data[h.header_length : 6 + length] if length else pes.data[h.header_length :]
-            )
-            if len(data) >= 3 and data[0] == SCTE35_TABLE_ID:
-                n = section_length(data)
-                section = data[:n]
-                if len(section) == n and crc32_mpeg2(section) == 0:
-                    found = True
-                    if info.carriage != "pes":
-                        log.info("PID %d carries SCTE-35 as PES (FFmpeg remux form)", pid)
-                        info.role, info.carriage, info.codec = SCTE35, "pes", "scte_35"
-                        self.roles.pes[pid] = False
-                    self.cue(pid, section, pes.packet, pes.offset, carriage="pes", pes_pts=h.pts)
-                elif info.carriage == "pes":
-                    self.cue(pid, section, pes.packet, pes.offset, carriage="pes", pes_pts=h.pts)
-                    found = True
+        if section is not None:
+            if len(section) == section_length(section) and crc32_mpeg2(section) == 0:
+                found = True
+                if info.carriage != "pes":
+                    log.info("PID %d carries SCTE-35 as PES (FFmpeg remux form)", pid)
+                    info.role, info.carriage, info.codec = SCTE35, "pes", "scte_35"
+                    self.roles.pes[pid] = False
+                self.cue(pid, section, pes.packet, pes.offset, carriage="pes", pes_pts=h.pts)
+            elif info.carriage == "pes":
+                self.cue(pid, section, pes.packet, pes.offset, carriage="pes", pes_pts=h.pts)
+                found = True
         if not found and info.carriage == "probe":
             seen = self.pes_probe.get(pid, 0) + 1
             self.pes_probe[pid] = seen
