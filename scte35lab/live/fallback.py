@@ -31,7 +31,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from scte35lab.errors import ComponentError
-from scte35lab.live.process import find_tool
+from scte35lab.live.ffmpeg import ffmpeg_argv
 from scte35lab.live.procoutput import ProcessOutput
 from scte35lab.redaction import REDACTED, redact
 
@@ -130,12 +130,7 @@ class RtmpFallbackPush(ProcessOutput):
     def argv(self) -> list[str]:
         """The command line (holds the stream key: show ``process.display_argv`` instead)."""
         return [
-            find_tool("ffmpeg"),
-            "-hide_banner",
-            "-nostdin",
-            "-nostats",
-            "-loglevel",
-            "info",
+            *ffmpeg_argv("info"),
             "-f",
             "mpegts",
             # a short probe: output opens (and the publish starts) ~2 s after input does

@@ -32,6 +32,12 @@ from scte35lab.live.srtstats import SrtStats
 log = logging.getLogger(__name__)
 
 
+def ffmpeg_argv(loglevel: str = "warning") -> list[str]:
+    """How every FFmpeg command line here starts: no banner, no reading of keys from stdin,
+    no progress line (below ``info`` FFmpeg prints it straight to stderr), ``loglevel``."""
+    return [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel]
+
+
 def testsrc_argv(
     output: str,
     *,
@@ -52,7 +58,7 @@ def testsrc_argv(
     what was asked. ``realtime`` paces the output at the frame rate (``-re``).
     """
     gop = 2 * rate if gop is None else gop
-    argv = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    argv = ffmpeg_argv()
     if realtime:
         argv.append("-re")
     argv += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
@@ -118,7 +124,7 @@ class FFmpegTestSource(ManagedProcess):
 
 def remux_argv(source: str, output: str = "pipe:1", *, copyts: bool = False) -> list[str]:
     """FFmpeg arguments that remux ``source`` (RTMP, file, UDP) to MPEG-TS without re-encoding."""
-    argv = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    argv = ffmpeg_argv()
     argv += ["-i", source, "-map", "0:v?", "-map", "0:a?", "-c", "copy"]
     if copyts:
         argv += ["-copyts", "-muxdelay", "0", "-muxpreload", "0"]
@@ -170,12 +176,7 @@ class FFmpegSrtSender(PipedSrtSender):
     def argv(self) -> list[str]:
         """The command line (holds the passphrase: show ``process.display_argv`` instead)."""
         return [
-            find_tool("ffmpeg"),
-            "-hide_banner",
-            "-nostdin",
-            "-nostats",
-            "-loglevel",
-            "info",
+            *ffmpeg_argv("info"),
             "-f",
             "data",
             "-raw_packet_size",

@@ -24,10 +24,8 @@ FFmpeg 5.1's ``srt://`` has no such option and silently ignores it in the URL.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +35,7 @@ from scte35lab.errors import ComponentError
 from scte35lab.live.errors import (
     SrtConnectionError,
 )
-from scte35lab.live.process import ManagedProcess, find_tool
+from scte35lab.live.process import ManagedProcess, ScratchDir, find_tool
 from scte35lab.live.procoutput import ProcessOutput
 from scte35lab.live.sender import Sender
 from scte35lab.live.srtendpoint import (  # noqa: F401 (the names live.srt has always given)
@@ -115,8 +113,7 @@ class SrtSender(PipedSrtSender):
     ) -> None:
         super().__init__(endpoint, name=name, on_state=on_state)
         self.stats_every = stats_every
-        self._workdir = workdir
-        self._own_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch = ScratchDir("scte35lab-srt-", workdir)
         self.stats = SrtStats()
         self._on_sample = on_sample
         self._tail: _StatsTail | None = None
@@ -138,13 +135,6 @@ class SrtSender(PipedSrtSender):
             dest,
         ]
 
-    def _dir(self) -> Path:
-        if self._workdir is not None:
-            return Path(self._workdir)
-        if self._own_dir is None:
-            self._own_dir = tempfile.TemporaryDirectory(prefix="scte35lab-srt-")
-        return Path(self._own_dir.name)
-
     def state_of(self, line: str) -> str | None:
         low = line.lower()
         if "target connected" in low or "accepted srt target connection" in low:
@@ -158,7 +148,7 @@ class SrtSender(PipedSrtSender):
     def prepare(self) -> None:
         """Check that the URL resolves; choose where the statistics go."""
         super().prepare()
-        self.stats_path = self._dir() / f"{self.name}-{os.getpid()}-{id(self)}.json"
+        self.stats_path = self._scratch.path() / f"{self.name}-{os.getpid()}-{id(self)}.json"
         self.stats_path.unlink(missing_ok=True)
 
     def started(self) -> None:
@@ -193,10 +183,7 @@ class SrtSender(PipedSrtSender):
     def finished(self) -> None:
         if self._tail is not None:
             self._tail.stop()
-        if self._own_dir is not None:
-            with contextlib.suppress(OSError):
-                self._own_dir.cleanup()
-            self._own_dir = None
+        self._scratch.cleanup()
 
 
 class SrtListener:
@@ -239,7 +226,7 @@ class SrtListener:
         self.accepted = threading.Event()
         self.connections = 0
         self.rejections: list[str] = []
-        self._own_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch = ScratchDir("scte35lab-srt-")
         self._tail: _StatsTail | None = None
 
     def __repr__(self) -> str:
@@ -258,8 +245,7 @@ class SrtListener:
         argv = [find_tool("srt-live-transmit"), f"-chunk:{SRT_CHUNK}", "-loglevel:warn"]
         stats_path: Path | None = None
         if self.stats_every:
-            self._own_dir = tempfile.TemporaryDirectory(prefix="scte35lab-srt-")
-            stats_path = Path(self._own_dir.name) / f"{self.name}.json"
+            stats_path = self._scratch.path() / f"{self.name}.json"
             argv += ["-statspf:json", f"-statsout:{stats_path}", f"-s:{self.stats_every}"]
         argv += [self.endpoint.slt_uri(), "file://con"]
         out = open(self.path, "ab")  # noqa: SIM115 - handed to the child, closed below
@@ -294,10 +280,7 @@ class SrtListener:
         if self._tail is not None:
             self._tail.stop()  # reads what the tool wrote last before it is removed
             self._tail = None
-        if self._own_dir is not None:
-            with contextlib.suppress(OSError):
-                self._own_dir.cleanup()
-            self._own_dir = None
+        self._scratch.cleanup()
 
     def __enter__(self) -> SrtListener:
         return self.start()
