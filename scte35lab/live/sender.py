@@ -4,7 +4,8 @@ Three senders keep this face: :class:`~scte35lab.live.srtsend.LibSrtSender` (lib
 process, which sees the receiver's acknowledgements), and two child processes fed through a
 pipe, :class:`~scte35lab.live.srt.SrtSender` (srt-live-transmit, with statistics) and
 :class:`~scte35lab.live.ffmpeg.FFmpegSrtSender` (FFmpeg, without). The pipeline's SRT output
-(:class:`~scte35lab.live.srtout.SrtOutput`) makes one per connection and uses nothing else.
+(:class:`~scte35lab.live.srtout.SrtOutput`) makes one per connection and uses this face
+(and, from a sender that keeps it, libsrt's own ``srt_acked_bytes``).
 """
 
 from __future__ import annotations
