@@ -18,13 +18,12 @@ Facts this relies on, measured with Debian's FFmpeg 5.1 and nginx-rtmp:
   line shown, and every error are redacted (the key, any user:password, any query value).
 
 Writing never blocks the caller: TS goes through a bounded queue
-(:class:`~scte35lab.live.srt.TsPipeWriter`) and what does not fit is dropped and counted.
+(:class:`~scte35lab.live.tspipe.TsPipeWriter`) and what does not fit is dropped and counted.
 An instance runs once; restarting (with backoff) is the pipeline's job, with a new instance.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -32,9 +31,9 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from scte35lab.errors import ComponentError
-from scte35lab.live.process import ManagedProcess, find_tool
-from scte35lab.live.srt import TsPipeWriter, start_fed
-from scte35lab.redaction import REDACTED
+from scte35lab.live.ffmpeg import ffmpeg_argv
+from scte35lab.live.procoutput import ProcessOutput
+from scte35lab.redaction import REDACTED, redact
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +95,18 @@ def check_rtmp_url(url: str) -> str:
     return url
 
 
-class RtmpFallbackPush:
+class RtmpFallbackPush(ProcessOutput):
     """FFmpeg publishing the TS written to it over RTMP as FLV, audio and video only.
 
     ``start()`` launches FFmpeg; ``write(ts)`` queues TS bytes from any thread and never
     blocks; ``connected`` is set once the server accepted the publish; ``failure()`` says why
     it stopped (connection refused, bad URL, rejected by the server, connection lost), with
-    the stream key redacted. ``secrets`` adds strings to hide beyond those in the URL.
+    the stream key redacted. ``secrets`` adds strings to hide beyond those in the URL. The
+    life cycle and byte accounting are :class:`~scte35lab.live.procoutput.ProcessOutput`'s.
     """
 
     tool = "ffmpeg"
+    error = RtmpFallbackError
 
     def __init__(
         self,
@@ -116,49 +117,20 @@ class RtmpFallbackPush:
         max_queue_bytes: int = 2 << 20,
         rw_timeout_s: float = 10.0,
     ) -> None:
-        self._secrets = [*rtmp_secrets(str(url)), *(secrets or [])]
+        hidden = [*rtmp_secrets(str(url)), *(secrets or [])]
         try:
-            self._url = check_rtmp_url(url)
+            checked = check_rtmp_url(url)
         except RtmpFallbackError as exc:
-            raise RtmpFallbackError(self._redact(str(exc))) from None
-        self.name = name
-        self.display = _display(self._url)
+            raise RtmpFallbackError(redact(str(exc), hidden)) from None
+        super().__init__(name, _display(checked), secrets=hidden, max_queue_bytes=max_queue_bytes)
+        self._url = checked
         self.max_queue_bytes = max_queue_bytes
         self.rw_timeout_s = rw_timeout_s
-        self.connected = threading.Event()
-        self.process: ManagedProcess | None = None
-        self._writer: TsPipeWriter | None = None
-        self._lock = threading.Lock()
-        self._bytes_in = 0
-        self._dropped_here = 0  # written before start or after stop
-        self._stopped = False
-
-    def __repr__(self) -> str:
-        state = (
-            "not started"
-            if self.process is None
-            else "connected"
-            if self.connected.is_set() and self.running
-            else "running"
-            if self.running
-            else "stopped"
-        )
-        return f"<RtmpFallbackPush {self.name} -> {self.display} {state}>"
-
-    def _redact(self, text: str) -> str:
-        for s in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(s, REDACTED)
-        return text
 
     def argv(self) -> list[str]:
         """The command line (holds the stream key: show ``process.display_argv`` instead)."""
         return [
-            find_tool("ffmpeg"),
-            "-hide_banner",
-            "-nostdin",
-            "-nostats",
-            "-loglevel",
-            "info",
+            *ffmpeg_argv("info"),
             "-f",
             "mpegts",
             # a short probe: output opens (and the publish starts) ~2 s after input does
@@ -182,75 +154,18 @@ class RtmpFallbackPush:
             self._url,
         ]
 
-    def _line(self, line: str) -> None:
-        if line.startswith("Output #0"):
-            self.connected.set()
-            log.info("%s: publishing to %s", self.name, self.display)
-
-    def start(self) -> RtmpFallbackPush:
-        """Launch FFmpeg; returns ``self``. An instance runs once: make a new one to retry."""
-        if self.process is not None:
-            raise RtmpFallbackError(
-                f"{self.name} was already started: make a new RtmpFallbackPush to restart"
-            )
-        self.process, self._writer = start_fed(
-            self.name,
-            self.argv(),
-            secrets=self._secrets,
-            on_line=self._line,
-            stop_timeout=3.0,
-            max_queue_bytes=self.max_queue_bytes,
-        )
-        return self
-
-    @property
-    def running(self) -> bool:
-        """Whether FFmpeg is running (started, not yet exited)."""
-        return self.process is not None and self.process.running
-
-    def write(self, data: bytes) -> int:
-        """Queue TS bytes; never blocks. Returns ``bytes_in``, the bytes offered so far.
-
-        Bytes are dropped (and counted in ``dropped_bytes``) when the queue is full, when
-        FFmpeg has exited, and before ``start()`` or after ``stop()``.
-        """
-        with self._lock:
-            self._bytes_in += len(data)
-            w = self._writer
-            if w is None or self._stopped or not self.running:
-                self._dropped_here += len(data)
-                return self._bytes_in
-        w.write(data)
-        return self._bytes_in
-
-    @property
-    def bytes_in(self) -> int:
-        """Bytes given to :meth:`write` so far."""
-        return self._bytes_in
+    def state_of(self, line: str) -> str | None:
+        return "connected" if line.startswith("Output #0") else None
 
     @property
     def bytes_out(self) -> int:
         """Bytes FFmpeg's input pipe took (what was not dropped, once written)."""
-        return 0 if self._writer is None else self._writer.bytes_written
+        return self.written_bytes
 
-    @property
-    def dropped_bytes(self) -> int:
-        """Bytes not handed to FFmpeg: queue full, FFmpeg gone, not started or stopped."""
-        return self._dropped_here + (0 if self._writer is None else self._writer.bytes_dropped)
-
-    def failure(self) -> ComponentError | None:
-        """Why the push is not (or no longer) running, once FFmpeg exited; else ``None``.
-
-        ``None`` too after an orderly :meth:`stop` that FFmpeg finished cleanly.
-        """
-        p = self.process
-        if p is None or p.running:
-            return None
-        if p.stopping and p.returncode == 0:
-            return None
-        text = "\n".join(p.lines()).lower()
+    def failure_of(self, lines: list[str], detail: str) -> ComponentError:
+        """Refused, unresolvable or bad URL, timed out, rejected by the server, or lost."""
+        text = "\n".join(lines).lower()
         where = self.display
-        detail = self._redact(p.tail(1))
         if "connection refused" in text:
             msg = f"RTMP fallback: connection refused by {where} (nothing listens there)"
         elif "failed to resolve" in text:
@@ -271,47 +186,13 @@ class RtmpFallbackPush:
         elif "invalid data found" in text or "could not find codec" in text:
             msg = f"RTMP fallback: FFmpeg could not read the TS it was given for {where}"
         else:
-            msg = f"RTMP fallback to {where}: FFmpeg exited with status {p.returncode}"
-        return RtmpFallbackError(self._redact(f"{msg} ({detail})"))
+            msg = f"RTMP fallback to {where}: FFmpeg exited"
+        return RtmpFallbackError(self.redact(f"{msg} ({detail})"))
 
-    def wait_connected(self, timeout: float = 10.0) -> None:
-        """Block until the server accepted the publish (FFmpeg needs input first: write
-        some TS before or while waiting); raise the error naming why it will not."""
-        if self.process is None:
-            raise RtmpFallbackError(f"{self.name} is not started")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.connected.wait(0.05):
-                return
-            if not self.process.running:
-                self.process.wait(1)
-                time.sleep(0.05)  # let the reader take the last lines
-                err = self.failure()
-                raise err or RtmpFallbackError(f"{self.name} exited: {self.process.tail(2)}")
-        raise RtmpFallbackError(
+    def not_connected(self, timeout: float) -> ComponentError:
+        return RtmpFallbackError(
             f"RTMP fallback: not publishing to {self.display} after {timeout:g} s"
         )
-
-    def stop(self, timeout: float = 3.0) -> None:
-        """Hand FFmpeg what is queued, close its input so it ends the FLV, then stop it."""
-        with self._lock:
-            self._stopped = True
-        if self._writer is not None:
-            self._writer.flush_tail()
-            self._writer.close()
-            self._writer.join(min(timeout, 1.0))
-        if self.process is not None:
-            if self.process.stdin is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    self.process.stdin.close()
-            self.process.wait(timeout)
-            self.process.stop(1.0)
-
-    def __enter__(self) -> RtmpFallbackPush:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class RtmpFallback:

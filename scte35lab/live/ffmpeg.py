@@ -18,29 +18,24 @@ Facts these wrappers rely on, measured with Debian's FFmpeg 5.1:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable
 from typing import IO
 
-from scte35lab.errors import ComponentError
-from scte35lab.live.errors import SrtConnectionError, SrtUrlError
+from scte35lab.live.errors import SrtUrlError
 from scte35lab.live.process import ManagedProcess, find_tool
-from scte35lab.live.srt import (
-    SRT_CHUNK,
-    SrtEndpoint,
-    SrtStats,
-    TsPipeWriter,
-    classify_srt_failure,
-    pipe_delivery,
-    srt_error,
-    start_fed,
-)
+from scte35lab.live.srt import PipedSrtSender
+from scte35lab.live.srtendpoint import SRT_CHUNK, SrtEndpoint
+from scte35lab.live.srtstats import SrtStats
 
 log = logging.getLogger(__name__)
+
+
+def ffmpeg_argv(loglevel: str = "warning") -> list[str]:
+    """How every FFmpeg command line here starts: no banner, no reading of keys from stdin,
+    no progress line (below ``info`` FFmpeg prints it straight to stderr), ``loglevel``."""
+    return [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel]
 
 
 def testsrc_argv(
@@ -63,7 +58,7 @@ def testsrc_argv(
     what was asked. ``realtime`` paces the output at the frame rate (``-re``).
     """
     gop = 2 * rate if gop is None else gop
-    argv = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    argv = ffmpeg_argv()
     if realtime:
         argv.append("-re")
     argv += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
@@ -129,7 +124,7 @@ class FFmpegTestSource(ManagedProcess):
 
 def remux_argv(source: str, output: str = "pipe:1", *, copyts: bool = False) -> list[str]:
     """FFmpeg arguments that remux ``source`` (RTMP, file, UDP) to MPEG-TS without re-encoding."""
-    argv = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    argv = ffmpeg_argv()
     argv += ["-i", source, "-map", "0:v?", "-map", "0:a?", "-c", "copy"]
     if copyts:
         argv += ["-copyts", "-muxdelay", "0", "-muxpreload", "0"]
@@ -146,17 +141,19 @@ class FFmpegRemux(ManagedProcess):
         super().__init__(name, remux_argv(source), secrets=secrets or [], stdout="pipe")
 
 
-class FFmpegSrtSender:
+class FFmpegSrtSender(PipedSrtSender):
     """FFmpeg's ``srt://`` output sending the TS written to it, bytes unchanged (``-f data``).
 
-    The same face as :class:`~scte35lab.live.srt.SrtSender`, but FFmpeg exposes no SRT
-    statistics: ``stats_available`` is ``False`` and ``stats`` stays empty, never invented.
-    Nor can it set a packet filter (FEC): an endpoint with ``packet_filter`` is refused.
+    The same face as :class:`~scte35lab.live.srt.SrtSender` (the life cycle and byte
+    accounting are :class:`~scte35lab.live.procoutput.ProcessOutput`'s), but FFmpeg exposes
+    no SRT statistics: ``stats_available`` is ``False`` and ``stats`` stays empty, never
+    invented. Nor can it set a packet filter (FEC): an endpoint with ``packet_filter`` is
+    refused.
     """
 
-    stats_available = False
-    acks = False
     tool = "ffmpeg"
+    stop_timeout = 4.0  # linger: let it send what it holds
+    process_stop_timeout = 4.0
 
     def __init__(
         self,
@@ -173,28 +170,13 @@ class FFmpegSrtSender:
                 "FFmpeg 5.1's srt:// has no packet filter option and would send without it; "
                 "use the srt-live-transmit sender, which can"
             )
-        self.endpoint = endpoint
-        self.name = name
+        super().__init__(endpoint, name=name, on_state=on_state)
         self.stats = SrtStats()
-        self._on_state = on_state
-        self.connected = threading.Event()
-        self.disconnected = threading.Event()
-        self.process: ManagedProcess | None = None
-        self.writer: TsPipeWriter | None = None
-
-    def __repr__(self) -> str:
-        state = "connected" if self.connected.is_set() else "not connected"
-        return f"<FFmpegSrtSender -> {self.endpoint.display} {state}>"
 
     def argv(self) -> list[str]:
         """The command line (holds the passphrase: show ``process.display_argv`` instead)."""
         return [
-            find_tool("ffmpeg"),
-            "-hide_banner",
-            "-nostdin",
-            "-nostats",
-            "-loglevel",
-            "info",
+            *ffmpeg_argv("info"),
             "-f",
             "data",
             "-raw_packet_size",
@@ -215,92 +197,5 @@ class FFmpegSrtSender:
             self.endpoint.ffmpeg_url(),
         ]
 
-    def _line(self, line: str) -> None:
-        if line.startswith("Output #0"):
-            self.connected.set()
-            log.info("%s: connected %s", self.name, self.endpoint.display)
-            if self._on_state is not None:
-                self._on_state("connected")
-
-    def start(self) -> FFmpegSrtSender:
-        """Launch FFmpeg (after checking the URL resolves); returns ``self``."""
-        self.endpoint.resolve()
-        self.process, self.writer = start_fed(
-            self.name,
-            self.argv(),
-            secrets=self.endpoint.secrets,
-            on_line=self._line,
-            stop_timeout=4.0,  # linger: let it send what it holds
-        )
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.running
-
-    def failure(self) -> ComponentError | None:
-        """Why FFmpeg is not (or no longer) sending, once it has stopped; else ``None``."""
-        if self.process is None or self.process.running:
-            return None
-        if self.process.stopping and self.process.returncode == 0:
-            return None
-        kind = classify_srt_failure(
-            self.process.lines(), self.endpoint, connected=self.connected.is_set()
-        )
-        return srt_error(kind, self.endpoint, self.process.tail(1))
-
-    def wait_connected(self, timeout: float = 10.0) -> None:
-        """Block until FFmpeg opened the SRT output (it needs input bytes first)."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.connected.wait(0.05):
-                return
-            if not self.process.running:
-                self.process.wait(1)
-                time.sleep(0.05)
-                err = self.failure()
-                raise err or SrtConnectionError(f"{self.name} exited: {self.process.tail(2)}")
-        raise srt_error("refused", self.endpoint, f"not connected after {timeout:g} s")
-
-    def write(self, data: bytes) -> int:
-        """Queue TS bytes for sending; returns the stream offset just past them."""
-        if self.writer is None:
-            raise SrtConnectionError(f"{self.name} is not started")
-        return self.writer.write(data)
-
-    def delivery(self, end: int) -> tuple[str, float | None]:
-        """What became of stream byte ``end - 1``: ``("written", None)`` once FFmpeg's pipe
-        took it, ``("dropped", None)`` if it never will, else ``("pending", None)``. Never
-        ``acked``: FFmpeg does not say."""
-        return pipe_delivery(self.writer, end)
-
-    @property
-    def written_bytes(self) -> int:
-        """Bytes FFmpeg's pipe took (null padding included)."""
-        return 0 if self.writer is None else self.writer.bytes_written
-
-    @property
-    def dropped_bytes(self) -> int:
-        """Bytes given to ``write()`` that never reached FFmpeg."""
-        return 0 if self.writer is None else self.writer.bytes_dropped
-
-    @property
-    def confirmed_bytes(self) -> int:
-        """Bytes FFmpeg's pipe took while connected (it reports nothing more precise)."""
-        if self.writer is None or not self.connected.is_set() or not self.running:
-            return 0
-        return self.writer.bytes_written
-
-    def stop(self, timeout: float = 4.0) -> None:
-        """Close FFmpeg's input so it sends what it holds and lingers, then stop it."""
-        if self.writer is not None:
-            self.writer.flush_tail()
-            self.writer.close()
-            self.writer.join(1.0)
-        if self.process is not None:
-            if self.process.stdin is not None:
-                with contextlib.suppress(OSError):
-                    self.process.stdin.close()
-            self.process.wait(timeout)
-            self.process.stop(1.0)
+    def state_of(self, line: str) -> str | None:
+        return "connected" if line.startswith("Output #0") else None

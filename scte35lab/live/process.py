@@ -16,6 +16,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import weakref
@@ -62,6 +63,31 @@ def _kill_tree(pid: int, pgid: int | None, sig: int) -> None:
     for p in procs:
         with contextlib.suppress(psutil.Error):
             p.send_signal(sig)
+
+
+class ScratchDir:
+    """Where a child's files go (statistics, configuration): ``given`` if set, else a
+    temporary folder made on first use and removed by :meth:`cleanup`."""
+
+    def __init__(self, prefix: str, given: str | os.PathLike[str] | None = None) -> None:
+        self.prefix = prefix
+        self.given = None if given is None else Path(given)
+        self._own: tempfile.TemporaryDirectory[str] | None = None
+
+    def path(self) -> Path:
+        """The folder (made now if it is ours and not made yet)."""
+        if self.given is not None:
+            return self.given
+        if self._own is None:
+            self._own = tempfile.TemporaryDirectory(prefix=self.prefix)
+        return Path(self._own.name)
+
+    def cleanup(self) -> None:
+        """Remove the folder if it is ours; a given one is left alone."""
+        own, self._own = self._own, None
+        if own is not None:
+            with contextlib.suppress(OSError):
+                own.cleanup()
 
 
 class ManagedProcess:

@@ -24,10 +24,8 @@ FFmpeg 5.1's ``srt://`` has no such option and silently ignores it in the URL.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +35,9 @@ from scte35lab.errors import ComponentError
 from scte35lab.live.errors import (
     SrtConnectionError,
 )
-from scte35lab.live.process import ManagedProcess, find_tool
+from scte35lab.live.process import ManagedProcess, ScratchDir, find_tool
+from scte35lab.live.procoutput import ProcessOutput
+from scte35lab.live.sender import Sender
 from scte35lab.live.srtendpoint import (  # noqa: F401 (the names live.srt has always given)
     FEC_ARQ,
     FEC_KEYS,
@@ -51,29 +51,55 @@ from scte35lab.live.srtendpoint import (  # noqa: F401 (the names live.srt has a
     srt_error,
 )
 from scte35lab.live.srtstats import SrtSample, SrtStats, _StatsTail
-from scte35lab.live.tspipe import (
-    _NULL_PACKET,
-    TsPipeWriter,
-    pipe_delivery,
-    start_fed,
-)
+from scte35lab.live.tspipe import TsPipeWriter, pipe_delivery  # noqa: F401 (as for srtendpoint)
 
 log = logging.getLogger(__name__)
 
 
-class SrtSender:
+class PipedSrtSender(ProcessOutput, Sender):
+    """An SRT sender that is a child program fed through a pipe: what srt-live-transmit's
+    and FFmpeg's senders share beyond :class:`ProcessOutput` (the endpoint, checked before
+    the program starts, and SRT's failures named from the program's messages)."""
+
+    error = SrtConnectionError
+
+    def __init__(
+        self,
+        endpoint: SrtEndpoint,
+        *,
+        name: str,
+        on_state: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(name, endpoint.display, secrets=endpoint.secrets, on_state=on_state)
+        self.endpoint = endpoint
+
+    def prepare(self) -> None:
+        """Check that the URL resolves before the program starts."""
+        self.endpoint.resolve()
+
+    def failure_of(self, lines: list[str], detail: str) -> ComponentError:
+        kind = classify_srt_failure(lines, self.endpoint, connected=self.connected.is_set())
+        return srt_error(kind, self.endpoint, detail)
+
+    def not_connected(self, timeout: float) -> ComponentError:
+        return srt_error("refused", self.endpoint, f"not connected after {timeout:g} s")
+
+
+class SrtSender(PipedSrtSender):
     """``srt-live-transmit`` sending the TS written to it to an SRT peer, reporting stats.
 
     ``start()`` launches it; ``wait_connected()`` returns once the peer accepted, or raises
     the error that names what went wrong (passphrase, refused, URL). ``write()`` takes TS
     bytes from any thread. ``stats`` holds the time-normalised statistics. It cannot see
     what the receiver acknowledged (``acks = False``): :meth:`delivery` says ``written``
-    at most.
+    at most. The life cycle and byte accounting are :class:`ProcessOutput`'s.
     """
 
     stats_available = True
-    acks = False
     tool = "srt-live-transmit"
+    process_stop_timeout = 2.0
+    failure_lines = 2
+    tail_nulls = 7 * 10
 
     def __init__(
         self,
@@ -85,24 +111,13 @@ class SrtSender:
         on_sample: Callable[[SrtSample], None] | None = None,
         on_state: Callable[[str], None] | None = None,
     ) -> None:
-        self.endpoint = endpoint
-        self.name = name
+        super().__init__(endpoint, name=name, on_state=on_state)
         self.stats_every = stats_every
-        self._workdir = workdir
-        self._own_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch = ScratchDir("scte35lab-srt-", workdir)
         self.stats = SrtStats()
         self._on_sample = on_sample
-        self._on_state = on_state
-        self.connected = threading.Event()
-        self.disconnected = threading.Event()
-        self.process: ManagedProcess | None = None
-        self.writer: TsPipeWriter | None = None
         self._tail: _StatsTail | None = None
         self.stats_path: Path | None = None
-
-    def __repr__(self) -> str:
-        state = "connected" if self.connected.is_set() else "not connected"
-        return f"<{type(self).__name__} {self.tool} -> {self.endpoint.display} {state}>"
 
     def argv(self) -> list[str]:
         """The command line (holds the passphrase: show ``process.display_argv`` instead)."""
@@ -120,108 +135,34 @@ class SrtSender:
             dest,
         ]
 
-    def _dir(self) -> Path:
-        if self._workdir is not None:
-            return Path(self._workdir)
-        if self._own_dir is None:
-            self._own_dir = tempfile.TemporaryDirectory(prefix="scte35lab-srt-")
-        return Path(self._own_dir.name)
-
-    def _line(self, line: str) -> None:
+    def state_of(self, line: str) -> str | None:
         low = line.lower()
         if "target connected" in low or "accepted srt target connection" in low:
-            self.connected.set()
-            self._state("connected")
-        elif "target disconnected" in low:
-            self.disconnected.set()
-            self._state("disconnected")
-
-    def _state(self, state: str) -> None:
-        log.info("%s: %s %s", self.name, state, self.endpoint.display)
-        if self._on_state is not None:
-            self._on_state(state)
+            return "connected"
+        return "disconnected" if "target disconnected" in low else None
 
     def _sample(self, sample: SrtSample) -> None:
         if self._on_sample is not None:
             self._on_sample(sample)
 
-    def start(self) -> SrtSender:
-        """Launch the sender (checks the URL resolves first); returns ``self``."""
-        self.endpoint.resolve()
-        self.stats_path = self._dir() / f"{self.name}-{os.getpid()}-{id(self)}.json"
+    def prepare(self) -> None:
+        """Check that the URL resolves; choose where the statistics go."""
+        super().prepare()
+        self.stats_path = self._scratch.path() / f"{self.name}-{os.getpid()}-{id(self)}.json"
         self.stats_path.unlink(missing_ok=True)
-        self.process, self.writer = start_fed(
-            self.name,
-            self.argv(),
-            secrets=self.endpoint.secrets,
-            on_line=self._line,
-            stop_timeout=2.0,
-        )
+
+    def started(self) -> None:
+        assert self.stats_path is not None
         self._tail = _StatsTail(self.stats_path, self.stats, self._sample)
         self._tail.start()
-        return self
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.running
-
-    def failure(self) -> ComponentError | None:
-        """Why the sender is not (or no longer) sending, once it has stopped; else ``None``."""
-        if self.process is None or self.process.running:
-            return None
-        kind = classify_srt_failure(
-            self.process.lines(), self.endpoint, connected=self.connected.is_set()
-        )
-        return srt_error(kind, self.endpoint, self.process.tail(2))
-
-    def wait_connected(self, timeout: float = 10.0) -> None:
-        """Block until the peer accepted; raise the named error if it will not."""
-        deadline = time.monotonic() + timeout
+    def early_failure(self) -> ComponentError | None:
+        """A rejected passphrase, URL or filter shows at once while the tool keeps retrying."""
         assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.connected.wait(0.05):
-                return
-            if not self.process.running:
-                self.process.wait(1)
-                time.sleep(0.05)  # let the reader take the last lines
-                err = self.failure()
-                assert err is not None
-                raise err
-            # a rejected passphrase shows at once while the tool keeps retrying: stop early
-            if classify_srt_failure(self.process.lines(), self.endpoint, connected=False) in (
-                "passphrase",
-                "url",
-                "filter",
-            ):
-                err = srt_error(
-                    classify_srt_failure(self.process.lines(), self.endpoint, connected=False),
-                    self.endpoint,
-                    self.process.tail(1),
-                )
-                raise err
-        raise srt_error("refused", self.endpoint, f"not connected after {timeout:g} s")
-
-    def write(self, data: bytes) -> int:
-        """Queue TS bytes for sending; returns the stream offset just past them."""
-        if self.writer is None:
-            raise SrtConnectionError(f"{self.name} is not started")
-        return self.writer.write(data)
-
-    def delivery(self, end: int) -> tuple[str, float | None]:
-        """What became of stream byte ``end - 1`` (``write()`` offsets): ``("written", None)``
-        once the tool's pipe took it, ``("dropped", None)`` if it never will, else
-        ``("pending", None)``. Never ``acked``: the tool does not say."""
-        return pipe_delivery(self.writer, end)
-
-    @property
-    def written_bytes(self) -> int:
-        """Bytes the tool's pipe took (null padding included)."""
-        return 0 if self.writer is None else self.writer.bytes_written
-
-    @property
-    def dropped_bytes(self) -> int:
-        """Bytes given to ``write()`` that never reached the tool."""
-        return 0 if self.writer is None else self.writer.bytes_dropped
+        kind = classify_srt_failure(self.process.lines(), self.endpoint, connected=False)
+        if kind in ("passphrase", "url", "filter"):
+            return srt_error(kind, self.endpoint, self.process.tail(1))
+        return None
 
     @property
     def confirmed_bytes(self) -> int:
@@ -229,36 +170,20 @@ class SrtSender:
         latest = self.stats.latest
         return 0 if latest is None else latest.payload_bytes_sent
 
-    def stop(self, timeout: float = 3.0) -> None:
-        """Send what is queued, give SRT time to deliver it, then stop the tool.
+    def linger(self, timeout: float) -> float:
+        """srt-live-transmit reads stdin in batches of ten chunks (measured) and sends a short
+        last batch only at end of input, and its live-mode socket does not linger: once
+        stdin is closed, about twice the SRT latency is allowed for the last packets (and
+        any retransmission) before the tool is signalled."""
+        if not self.connected.is_set():
+            return 0.0
+        latency = (self.endpoint.latency_ms or 120) / 1000
+        return min(2 * latency + 0.2, 1.0)
 
-        srt-live-transmit reads stdin in batches of ten chunks (measured) and sends a short
-        last batch only at end of input, and its live-mode socket does not linger: so stdin
-        is closed once the queue is written, then about twice the SRT latency is allowed
-        for the last packets (and any retransmission) before the tool is signalled.
-        """
-        if self.writer is not None:
-            self.writer.flush_tail()
-            if self.connected.is_set():
-                # null packets after the last data: a loss of the last data packet shows as
-                # a gap the receiver reports, so SRT retransmits it before the end
-                self.writer.write(_NULL_PACKET * 7 * 10)
-            self.writer.close()
-            self.writer.join(min(timeout, 1.0))
-        if self.process is not None:
-            if self.process.running and self.connected.is_set():
-                if self.process.stdin is not None:
-                    with contextlib.suppress(OSError):
-                        self.process.stdin.close()
-                latency = (self.endpoint.latency_ms or 120) / 1000
-                time.sleep(min(2 * latency + 0.2, 1.0))
-            self.process.stop(timeout)
+    def finished(self) -> None:
         if self._tail is not None:
             self._tail.stop()
-        if self._own_dir is not None:
-            with contextlib.suppress(OSError):
-                self._own_dir.cleanup()
-            self._own_dir = None
+        self._scratch.cleanup()
 
 
 class SrtListener:
@@ -301,7 +226,7 @@ class SrtListener:
         self.accepted = threading.Event()
         self.connections = 0
         self.rejections: list[str] = []
-        self._own_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch = ScratchDir("scte35lab-srt-")
         self._tail: _StatsTail | None = None
 
     def __repr__(self) -> str:
@@ -320,8 +245,7 @@ class SrtListener:
         argv = [find_tool("srt-live-transmit"), f"-chunk:{SRT_CHUNK}", "-loglevel:warn"]
         stats_path: Path | None = None
         if self.stats_every:
-            self._own_dir = tempfile.TemporaryDirectory(prefix="scte35lab-srt-")
-            stats_path = Path(self._own_dir.name) / f"{self.name}.json"
+            stats_path = self._scratch.path() / f"{self.name}.json"
             argv += ["-statspf:json", f"-statsout:{stats_path}", f"-s:{self.stats_every}"]
         argv += [self.endpoint.slt_uri(), "file://con"]
         out = open(self.path, "ab")  # noqa: SIM115 - handed to the child, closed below
@@ -356,10 +280,7 @@ class SrtListener:
         if self._tail is not None:
             self._tail.stop()  # reads what the tool wrote last before it is removed
             self._tail = None
-        if self._own_dir is not None:
-            with contextlib.suppress(OSError):
-                self._own_dir.cleanup()
-            self._own_dir = None
+        self._scratch.cleanup()
 
     def __enter__(self) -> SrtListener:
         return self.start()

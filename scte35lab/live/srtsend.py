@@ -58,15 +58,13 @@ has waited in the send buffer that long without an ACK or NAK from the peer.
 When the socket turns BROKEN or CLOSED, every message still
 unsettled is ``unconfirmed`` (it may or may not have arrived); messages still queued, and
 bytes written while not connected or beyond the queue bound, are ``dropped``: never handed
-to libsrt. The ledger keeps settled ranges as runs ``(end, state, t)``, merged when they
-share a state and poll, so memory follows the number of ACK polls, and beyond
-:data:`MAX_RUNS` the oldest runs of one state are merged (their ``t`` then is the latest
-of the merged runs).
+to libsrt. Settled ranges are kept by :class:`~scte35lab.live.srtledger.DeliveryLedger`;
+the socket is made and connected by :mod:`scte35lab.live.srtsocket`, and the per-second
+statistics come from :mod:`scte35lab.live.srtsamples`.
 """
 
 from __future__ import annotations
 
-import bisect
 import collections
 import contextlib
 import ctypes
@@ -74,193 +72,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from scte35lab.errors import ComponentError
 from scte35lab.live import srtlib
 from scte35lab.live.errors import SrtConnectionError, SrtUrlError
-from scte35lab.live.srt import SRT_CHUNK, TS_PACKET, SrtEndpoint, srt_error
+from scte35lab.live.sender import Sender
+from scte35lab.live.srtendpoint import SRT_CHUNK, TS_PACKET, SrtEndpoint, srt_error
+from scte35lab.live.srtledger import MAX_RUNS, STATES, DeliveryLedger, Msg  # noqa: F401 (names srtsend gives)
+from scte35lab.live.srtsamples import LibSrtSample, LibSrtStats, sample_of  # noqa: F401 (as above)
+from scte35lab.live.srtsocket import configured_socket, connect
 
 log = logging.getLogger(__name__)
 
 NULL_PACKET = bytes([0x47, 0x1F, 0xFF, 0x10]) + b"\xff" * 184
-MAX_RUNS = 20_000
-STATES = ("acked", "pending", "unconfirmed", "dropped")
 _ALIVE_MARGIN_S = 0.05  # receiver's application picks a released packet up within this
 _PROBE = NULL_PACKET * (SRT_CHUNK // TS_PACKET)
-
-
-class _Seg:
-    """A stretch of the stream: one message while pending, merged runs once settled."""
-
-    __slots__ = ("end", "start", "state", "t")
-
-    def __init__(self, start: int, end: int, state: str, t: float | None = None) -> None:
-        self.start, self.end, self.state, self.t = start, end, state, t
-
-
-class _Msg:
-    """A message queued for or handed to libsrt, not settled yet."""
-
-    __slots__ = ("clean", "data", "drops_before", "handed", "left_t", "seg")
-
-    def __init__(self, seg: _Seg | None, data: bytes) -> None:
-        self.seg = seg  # None for a probe (no stream bytes)
-        self.data = data
-        self.handed = 0.0
-        self.left_t = 0.0
-        self.drops_before = 0
-        self.clean: bool | None = None
-
-
-class DeliveryLedger:
-    """What became of every stream byte: settled runs (``history``) then the unsettled tail.
-
-    Offsets count bytes given to ``write()``. Thread-safe through the owner's lock: every
-    method here is called with ``lock`` held.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.ends: list[int] = []  # settled history: run i covers [ends[i-1], ends[i])
-        self.states: list[str] = []
-        self.times: list[float | None] = []
-        self.live: collections.deque[_Seg] = collections.deque()  # from the first unsettled
-        self.offset = 0  # end of the last segment (the sender adds its remainder)
-        self.totals = dict.fromkeys(STATES, 0)
-
-    def add(self, nbytes: int, state: str) -> _Seg:
-        seg = _Seg(self.offset, self.offset + nbytes, state)
-        self.offset += nbytes
-        self.totals[state] += nbytes
-        self.live.append(seg)
-        self._retire()
-        return seg
-
-    def settle(self, seg: _Seg, state: str, t: float | None = None) -> None:
-        n = seg.end - seg.start
-        self.totals[seg.state] -= n
-        self.totals[state] += n
-        seg.state, seg.t = state, t
-        self._retire()
-
-    def _retire(self) -> None:
-        while self.live and self.live[0].state != "pending":
-            seg = self.live.popleft()
-            if seg.end == seg.start:
-                continue
-            if self.states and self.states[-1] == seg.state and self.times[-1] == seg.t:
-                self.ends[-1] = seg.end
-            else:
-                self.ends.append(seg.end)
-                self.states.append(seg.state)
-                self.times.append(seg.t)
-        if len(self.ends) > MAX_RUNS:
-            self._compact()
-
-    def _compact(self) -> None:
-        """Merge neighbouring runs of one state in the older half (``t``: the later one)."""
-        half = len(self.ends) // 2
-        ends, states, times = self.ends[:1], self.states[:1], self.times[:1]
-        for i in range(1, half):
-            if states[-1] == self.states[i]:
-                ends[-1] = self.ends[i]
-                ti = self.times[i]
-                times[-1] = (
-                    ti if times[-1] is None or (ti is not None and ti > times[-1]) else times[-1]
-                )
-            else:
-                ends.append(self.ends[i])
-                states.append(self.states[i])
-                times.append(self.times[i])
-        self.ends = ends + self.ends[half:]
-        self.states = states + self.states[half:]
-        self.times = times + self.times[half:]
-
-    def state_at(self, pos: int) -> tuple[str, float | None]:
-        i = bisect.bisect_right(self.ends, pos)
-        if i < len(self.ends):
-            return self.states[i], self.times[i]
-        for seg in self.live:
-            if seg.start <= pos < seg.end:
-                return ("pending", None) if seg.state == "pending" else (seg.state, seg.t)
-        return "pending", None  # the remainder not yet a whole message
-
-    @property
-    def runs(self) -> int:
-        return len(self.ends)
-
-
-@dataclass(frozen=True)
-class LibSrtSample:
-    """One per-second reading of the socket's statistics (totals since connecting)."""
-
-    t: float
-    elapsed_s: float
-    interval_s: float
-    rtt_ms: float
-    bandwidth_mbps: float
-    send_rate_mbps: float
-    packets_per_s: float
-    packets_sent: int
-    packets_unique: int
-    packets_lost: int  # reported lost by the receiver (NAKs)
-    packets_retransmitted: int
-    packets_dropped: int  # dropped too late by the sender (packets, from the dropped bytes)
-    bytes_sent: int
-    buffer_ms: float
-    buffer_packets: int
-    flight: int
-    fec_sent: int
-    bytes_unacked: int  # TS bytes handed to libsrt, not settled yet
-    bytes_acked: int  # TS bytes of acknowledged messages
-
-
-class LibSrtStats:
-    """Per-second samples of a :class:`LibSrtSender`, shaped like :class:`SrtStats`."""
-
-    def __init__(self) -> None:
-        self.samples: collections.deque[LibSrtSample] = collections.deque(maxlen=4096)
-        self._lock = threading.Lock()
-
-    def add(self, sample: LibSrtSample) -> None:
-        with self._lock:
-            self.samples.append(sample)
-
-    @property
-    def latest(self) -> LibSrtSample | None:
-        """The newest sample, or ``None`` before the first."""
-        with self._lock:
-            return self.samples[-1] if self.samples else None
-
-    def last_second(self, now: float | None = None) -> dict[str, float] | None:
-        """The same keys as ``SrtStats.last_second()`` plus ``srt_bytes_unacked`` and
-        ``srt_bytes_acked``, from the newest sample (each covers about one second)."""
-        s = self.latest
-        if s is None:
-            return None
-        return {
-            "srt_rtt_ms": s.rtt_ms,
-            "srt_bandwidth_mbps": s.bandwidth_mbps,
-            "srt_send_rate_mbps": s.send_rate_mbps,
-            "srt_packets_per_s": s.packets_per_s,
-            "srt_pkt_loss": s.packets_lost,
-            "srt_pkt_retrans": s.packets_retransmitted,
-            "srt_pkt_dropped": s.packets_dropped,
-            "srt_buffer_ms": s.buffer_ms,
-            "srt_fec_sent": s.fec_sent,
-            "srt_bytes_unacked": s.bytes_unacked,
-            "srt_bytes_acked": s.bytes_acked,
-        }
-
-    def frame(self) -> Any:
-        """Every sample as a DataFrame, one row per second."""
-        import pandas as pd
-
-        with self._lock:
-            rows = [asdict(s) for s in self.samples]
-        return pd.DataFrame(rows)
 
 
 @dataclass
@@ -271,7 +98,7 @@ class _Poll:
     replies: int  # ACKs and NAKs received: the peer's signs of life
 
 
-class LibSrtSender:
+class LibSrtSender(Sender):
     """An SRT caller on libsrt in this process, with exact per-message delivery states.
 
     ``write()`` never blocks: it cuts the TS into 1316-byte messages and queues them for the
@@ -309,7 +136,7 @@ class LibSrtSender:
         self._ledger = DeliveryLedger()
         self._cond = threading.Condition(self._ledger.lock)
         self._remainder = bytearray()
-        self._queue: collections.deque[_Msg] = collections.deque()
+        self._queue: collections.deque[Msg] = collections.deque()
         self._queued_bytes = 0
         self._sock = srtlib.SRT_INVALID_SOCK
         self._lib: ctypes.CDLL | None = None
@@ -321,9 +148,9 @@ class LibSrtSender:
         self._finished = threading.Event()
         self._handed_pending = 0  # stream bytes handed to libsrt, not settled
         self._srt_acked = 0  # stream bytes of messages libsrt saw acknowledged (left cleanly)
-        self._sent: collections.deque[_Msg] = collections.deque()  # in libsrt's send buffer
-        self._left: collections.deque[_Msg] = collections.deque()  # left it, not settled
-        self._judge: list[_Msg] = []  # left at the last poll: judged at the next
+        self._sent: collections.deque[Msg] = collections.deque()  # in libsrt's send buffer
+        self._left: collections.deque[Msg] = collections.deque()  # left it, not settled
+        self._judge: list[Msg] = []  # left at the last poll: judged at the next
 
     def __repr__(self) -> str:
         state = "connected" if self.connected.is_set() else "not connected"
@@ -335,7 +162,7 @@ class LibSrtSender:
         """Resolve the host, create and configure the socket, connect in the background."""
         self._address = self.endpoint.resolve()
         self._lib = srtlib.load()
-        self._sock = self._configured_socket()
+        self._sock = configured_socket(self._lib, self.endpoint)
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         return self
@@ -375,7 +202,7 @@ class LibSrtSender:
                 return self._end()
             for i in range(0, whole, SRT_CHUNK):
                 seg = self._ledger.add(SRT_CHUNK, "pending")
-                self._queue.append(_Msg(seg, bytes(self._remainder[i : i + SRT_CHUNK])))
+                self._queue.append(Msg(seg, bytes(self._remainder[i : i + SRT_CHUNK])))
             if whole:
                 self._queued_bytes += whole
                 del self._remainder[:whole]
@@ -393,7 +220,7 @@ class LibSrtSender:
                 return
             pad = SRT_CHUNK - whole_packets
             data = bytes(self._remainder[:whole_packets]) + NULL_PACKET * (pad // TS_PACKET)
-            self._queue.append(_Msg(self._ledger.add(whole_packets, "pending"), data))
+            self._queue.append(Msg(self._ledger.add(whole_packets, "pending"), data))
             self._queued_bytes += SRT_CHUNK
             self.padding_bytes += pad
             if rem > whole_packets:
@@ -486,75 +313,14 @@ class LibSrtSender:
         if self._on_state is not None:
             self._on_state(state)
 
-    def _configured_socket(self) -> int:
-        lib = self._lib
-        assert lib is not None
-        sock = lib.srt_create_socket()
-        if sock == srtlib.SRT_INVALID_SOCK:
-            raise SrtConnectionError(f"libsrt could not create a socket: {srtlib.last_error(lib)}")
-        ep = self.endpoint
-        ints: list[tuple[str, int, int]] = [
-            ("transtype", srtlib.SRTO_TRANSTYPE, srtlib.SRTT_LIVE),  # first: it resets others
-            ("sender", srtlib.SRTO_SENDER, 1),
-            ("sndsyn", srtlib.SRTO_SNDSYN, 0),  # a full buffer fails the send, never blocks
-        ]
-        if ep.latency_ms is not None:
-            ints.append(("latency", srtlib.SRTO_LATENCY, ep.latency_ms))
-        if ep.pbkeylen is not None:
-            ints.append(("pbkeylen", srtlib.SRTO_PBKEYLEN, ep.pbkeylen))
-        if ep.peer_idle_timeout_ms is not None:
-            ints.append(("peeridletimeo", srtlib.SRTO_PEERIDLETIMEO, ep.peer_idle_timeout_ms))
-        if ep.connect_timeout_ms is not None:
-            ints.append(("conntimeo", srtlib.SRTO_CONNTIMEO, ep.connect_timeout_ms))
-        try:
-            for label, opt, value in ints:
-                if not srtlib.set_int(lib, sock, opt, value):
-                    raise SrtUrlError(f"libsrt refused {label}={value}: {srtlib.last_error(lib)}")
-            if ep.maxbw is not None and not srtlib.set_int64(
-                lib, sock, srtlib.SRTO_MAXBW, ep.maxbw
-            ):
-                raise SrtUrlError(f"libsrt refused maxbw={ep.maxbw}: {srtlib.last_error(lib)}")
-            for label, opt, text in (
-                ("streamid", srtlib.SRTO_STREAMID, ep.streamid),
-                ("packetfilter", srtlib.SRTO_PACKETFILTER, ep.packet_filter),
-            ):
-                if text and not srtlib.set_str(lib, sock, opt, text):
-                    raise SrtUrlError(f"libsrt refused {label}={text!r}: {srtlib.last_error(lib)}")
-            if ep.passphrase and not srtlib.set_str(
-                lib, sock, srtlib.SRTO_PASSPHRASE, ep.passphrase
-            ):
-                raise SrtUrlError(f"libsrt refused the passphrase: {srtlib.last_error(lib)}")
-        except SrtUrlError:
-            lib.srt_close(sock)
-            raise
-        return sock
-
-    def _connect(self) -> bool:
-        lib = self._lib
-        assert lib is not None
-        addr = srtlib.sockaddr(self._address, self.endpoint.port)
-        if lib.srt_connect(self._sock, addr, len(addr)) != srtlib.SRT_ERROR:
-            return True
-        code = srtlib.last_error_code(lib)
-        text = srtlib.last_error(lib)
-        reason, reason_text = srtlib.reject_reason(lib, self._sock)
-        if self._abort.is_set():
-            return False
-        if reason in (srtlib.SRT_REJ_BADSECRET, srtlib.SRT_REJ_UNSECURE):
-            kind = "passphrase"
-        elif reason == srtlib.SRT_REJ_FILTER:
-            kind = "filter"
-        else:
-            kind = "refused"
-        detail = reason_text if code == srtlib.SRT_ECONNREJ else text
-        self._failure = srt_error(kind, self.endpoint, detail)
-        return False
-
     def _run(self) -> None:
         lib = self._lib
         assert lib is not None
         try:
-            if not self._connect():
+            failure = connect(lib, self._sock, self._address, self.endpoint)
+            if failure is not None:
+                if not self._abort.is_set():  # stop() closed the socket: no failure
+                    self._failure = failure
                 return
             self.connected.set()
             self._state("connected")
@@ -586,12 +352,12 @@ class LibSrtSender:
         self._queued_bytes = 0
         self._drop_remainder()
 
-    def _settle(self, msg: _Msg, state: str, t: float | None) -> None:
+    def _settle(self, msg: Msg, state: str, t: float | None) -> None:
         if msg.seg is not None:
             self._handed_pending -= msg.seg.end - msg.seg.start
             self._ledger.settle(msg.seg, state, t)
 
-    def _send(self, lib: ctypes.CDLL, msg: _Msg) -> bool:
+    def _send(self, lib: ctypes.CDLL, msg: Msg) -> bool:
         """Hand one message to libsrt; on refusal its bytes are ``dropped``."""
         msg.handed = time.monotonic()
         ok = lib.srt_sendmsg(self._sock, msg.data, len(msg.data), -1, 0) == len(msg.data)
@@ -713,51 +479,11 @@ class LibSrtSender:
                     and now - max(last_send, last_probe) > pause
                 ):
                     last_probe = now
-                    self._queue.append(_Msg(None, _PROBE))
+                    self._queue.append(Msg(None, _PROBE))
                 unacked = self._handed_pending
                 acked = self._ledger.totals["acked"]
             prev = poll
             if now >= next_sample:
                 next_sample = now + 1.0
-                self._sample(s, prev_sample, now, unacked, acked)
+                self.stats.add(sample_of(s, prev_sample, now, unacked, acked))
                 prev_sample = (now, s)
-
-    def _sample(
-        self,
-        s: srtlib.TraceBStats,
-        prev: tuple[float, srtlib.TraceBStats] | None,
-        now: float,
-        unacked: int,
-        acked: int,
-    ) -> None:
-        if prev is None:
-            interval = max(s.msTimeStamp / 1000, 1e-3)
-            d_bytes, d_pkts = s.byteSentTotal, s.pktSentTotal
-        else:
-            interval = max(now - prev[0], 1e-3)
-            d_bytes = s.byteSentTotal - prev[1].byteSentTotal
-            d_pkts = s.pktSentTotal - prev[1].pktSentTotal
-        dropped_payload = s.byteSndDropTotal - srtlib.SRT_DATA_HDR_SIZE * s.pktSndDropTotal
-        self.stats.add(
-            LibSrtSample(
-                t=now,
-                elapsed_s=s.msTimeStamp / 1000,
-                interval_s=interval,
-                rtt_ms=s.msRTT,
-                bandwidth_mbps=s.mbpsBandwidth,
-                send_rate_mbps=d_bytes * 8 / interval / 1e6,
-                packets_per_s=d_pkts / interval,
-                packets_sent=s.pktSentTotal,
-                packets_unique=s.pktSentUniqueTotal,
-                packets_lost=s.pktSndLossTotal,
-                packets_retransmitted=s.pktRetransTotal,
-                packets_dropped=max(dropped_payload, 0) // SRT_CHUNK,
-                bytes_sent=s.byteSentTotal,
-                buffer_ms=float(s.msSndBuf),
-                buffer_packets=s.pktSndBuf,
-                flight=s.pktFlightSize,
-                fec_sent=s.pktSndFilterExtraTotal,
-                bytes_unacked=unacked,
-                bytes_acked=acked,
-            )
-        )

@@ -8,33 +8,12 @@ import bisect
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from scte35lab.live.process import ManagedProcess
 from scte35lab.live.srtendpoint import SRT_CHUNK, TS_PACKET
 
 log = logging.getLogger(__name__)
 _MAX_ATOMIC_WRITE = 3 * SRT_CHUNK  # <= PIPE_BUF (4096): each write lands in the pipe whole
-
-
-def start_fed(
-    name: str,
-    argv: list[str],
-    *,
-    secrets: list[str],
-    on_line: Callable[[str], None],
-    stop_timeout: float,
-    max_queue_bytes: int = 4 << 20,
-) -> tuple[ManagedProcess, TsPipeWriter]:
-    """Start a child that reads TS on its stdin, and the writer thread that feeds it."""
-    process = ManagedProcess(
-        name, argv, secrets=secrets, stdin=True, on_line=on_line, stop_timeout=stop_timeout
-    ).start()
-    writer = TsPipeWriter(name, max_queue_bytes=max_queue_bytes)
-    writer.attach(process.stdin)
-    writer.start()
-    return process, writer
 
 
 class TsPipeWriter(threading.Thread):
@@ -87,6 +66,17 @@ class TsPipeWriter(threading.Thread):
     def attach(self, pipe: Any) -> None:
         self._pipe = pipe
 
+    def drop(self, data: bytes) -> int:
+        """Count ``data`` as given and dropped at once (nothing to feed: not started, stopped
+        or exited), with the partial unit still held; returns the stream offset past it."""
+        with self._lock:
+            start = self.bytes_accepted - len(self._pending)
+            self.bytes_accepted += len(data)
+            self.bytes_dropped += len(self._pending) + len(data)
+            self._dropped(start, self.bytes_accepted)
+            self._pending.clear()
+            return self.bytes_accepted
+
     def write(self, data: bytes) -> int:
         """Queue ``data``; returns the stream offset just past it (in bytes accepted)."""
         with self._lock:
@@ -132,8 +122,8 @@ class TsPipeWriter(threading.Thread):
             with self._lock:
                 self._queued -= len(block)
             if self.failed is not None or self._pipe is None:
-                self.bytes_dropped += len(block)
                 with self._lock:
+                    self.bytes_dropped += len(block)
                     self._dropped(start, end)
                 continue
             try:
@@ -144,8 +134,8 @@ class TsPipeWriter(threading.Thread):
                     self._written_end = end
             except (BrokenPipeError, OSError, ValueError) as exc:
                 self.failed = exc
-                self.bytes_dropped += len(block)
                 with self._lock:
+                    self.bytes_dropped += len(block)
                     self._dropped(start, end)
 
 
