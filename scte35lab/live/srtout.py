@@ -31,6 +31,7 @@ import numpy as np
 from scte35lab.errors import ComponentError
 from scte35lab.live.errors import SrtConnectionError
 from scte35lab.live.ledger import Copy
+from scte35lab.live.sender import Sender
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class Outage:
 
 @dataclass
 class _Connection:
-    sender: Any
+    sender: Sender
     start: int | None = None  # output offset of the first byte sent (after the gate)
     prefix: int = 0  # bytes of PAT/PMT sent before it
     given: int = 0  # bytes handed to the sender, prefix included
@@ -67,14 +68,12 @@ class _Connection:
 class SrtOutput:
     """The SRT output stage (see the module docstring).
 
-    ``factory()`` makes a sender: an object with ``start()``, ``running``, ``connected`` (an
-    Event), ``failure()``, ``write(bytes)``, ``delivery(end)``, ``acks``, ``acked_bytes``,
-    ``stats_available``, ``stats`` and ``stop()``.
+    ``factory()`` makes a :class:`~scte35lab.live.sender.Sender` for each connection.
     """
 
     def __init__(
         self,
-        factory: Callable[[], Any],
+        factory: Callable[[], Sender],
         *,
         on_event: Callable[..., None],
         on_outage: Callable[[Outage], None],
@@ -103,7 +102,7 @@ class SrtOutput:
 
     # -- connections ---------------------------------------------------------------------
     @property
-    def sender(self) -> Any:
+    def sender(self) -> Sender | None:
         """The current connection's sender (``None`` between a loss and the next start)."""
         conn = self.conns.get(self.gen)
         return None if conn is None or conn.dead else conn.sender
@@ -122,7 +121,7 @@ class SrtOutput:
                 if not self.conns[old].given or old < self.gen - 64:
                     del self.conns[old]
 
-    def _ready(self, sender: Any) -> bool:
+    def _ready(self, sender: Sender | None) -> bool:
         # a sender with statistics knows when it is connected; FFmpeg connects only once
         # bytes flow, so it is fed as soon as it runs
         if sender is None or not sender.running:
