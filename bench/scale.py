@@ -13,12 +13,22 @@ all of them (everything read into the page cache first):
 - one more capture (``--split-gb``, 1 GB) probed as byte ranges (``probe_ranges``) on 2
   workers vs ``probe()``, checked equal.
 
-CPU seconds are the probing processes' own (the workers', or the in-process one's): MB per
-CPU second is the per-worker throughput that load from other processes does not change.
-Each runs in a process of its own (started without the MALLOC_TRIM_THRESHOLD_ a Dask nanny
-leaves behind). Prints seconds, MB/s, MB/s per worker, speed-up and peak RSS side by side.
+Every run's tables (pids, frames, cues, errors, sources) are hashed row by row per capture
+and compared with the in-process run's.
 
-Usage: ``.venv/bin/python bench/scale.py [--gb 2.0] [--files 8] [--repeat 3] [--split-gb 1]``
+CPU seconds per GB, because the other work on a shared machine moves wall time far more:
+"probing" is the in-process run's probe, or the CPU of the worker threads that ran the
+tasks (read per thread on each worker); "wkr other" the workers' other threads (event loop:
+heartbeats, monitors, sizing, pickling and sending results; the offload thread); "client"
+the process of the client, the scheduler and the nannies (a LocalCluster keeps them in one
+process), which is left out of the per-worker figures but shares the cores (in-process: the
+concatenation of the tables). Wall time is the best of ``--repeat``, CPU seconds from the
+run that probed with the least. Last, what a second busy core costs on this machine (ALU
+loop, and memory copy), in processes of their own. Each run is a process of its own
+(started without the MALLOC_TRIM_THRESHOLD_ a Dask nanny leaves behind).
+
+Usage: ``.venv/bin/python bench/scale.py [--gb 2.0] [--files 8] [--repeat 3] [--split-gb 1]
+[--keep DIR]`` (``--keep``: make the captures there once and reuse them)
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -36,6 +47,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psutil
 
@@ -122,6 +134,49 @@ def _thread_split(before: dict, after: dict) -> tuple[float, float]:
         else:
             other += used
     return task, other
+
+
+def _alu() -> None:
+    x = 0
+    for i in range(8_000_000):
+        x += i * i
+
+
+def _copy() -> None:
+    a = np.ones(64 << 20, dtype=np.uint8)
+    b = np.empty_like(a)
+    for _ in range(64):  # 4 GB through two 64 MB arrays: memory bandwidth bound
+        np.copyto(b, a)
+
+
+def _timed(name: str, start: Any, out: Any) -> None:
+    """One machine test in a process of its own, started with the others by ``start``."""
+    start.wait()
+    c = time.process_time()
+    {"alu": _alu, "copy": _copy}[name]()
+    out.put(time.process_time() - c)
+
+
+def machine() -> dict[str, float]:
+    """What a second busy core costs the first, per CPU second: alone / paired for an ALU
+    loop (two vCPUs that were one core's hyperthreads would lose ~30 % here) and for a
+    memory copy (shared memory bandwidth). The best of 3 each."""
+    ctx = multiprocessing.get_context("spawn")
+    out = {}
+    for name in ("alu", "copy"):
+        best = {}
+        for _ in range(3):
+            for n in (1, 2):
+                start, q = ctx.Barrier(n), ctx.Queue()
+                procs = [ctx.Process(target=_timed, args=(name, start, q)) for _ in range(n)]
+                for p in procs:
+                    p.start()
+                cpu = max(q.get() for _ in procs)
+                for p in procs:
+                    p.join()
+                best[n] = min(best.get(n, cpu), cpu)
+        out[name] = best[1] / best[2]
+    return out
 
 
 def digest(tables: dict) -> dict[str, str]:
@@ -281,6 +336,7 @@ def main() -> None:
                 tries.setdefault(name, []).append(r)
         warm([one])
         split = run("split:2", [one])
+        box = machine()
         load = os.getloadavg()[0]
     finally:
         if not args.keep:
@@ -294,6 +350,8 @@ def main() -> None:
             "same": all(r["digest"] == want for r in rs),
         }
     report(runs, split, total, one_mb, len(paths), args.repeat, load0, load)
+    print(f"this machine, per CPU second with the other core busy too: ALU loop "
+          f"{box['alu']:.0%}, 64 MB memory copy {box['copy']:.0%} of alone")  # fmt: skip
 
 
 def _cpus(r: dict) -> tuple[float, float, float]:
