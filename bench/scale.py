@@ -160,12 +160,12 @@ def _timed(name: str, start: Any, out: Any) -> None:
 def machine() -> dict[str, float]:
     """What a second busy core costs the first, per CPU second: alone / paired for an ALU
     loop (two vCPUs that were one core's hyperthreads would lose ~30 % here) and for a
-    memory copy (shared memory bandwidth). The best of 3 each."""
+    memory copy (shared memory bandwidth). The best of 5 each."""
     ctx = multiprocessing.get_context("spawn")
     out = {}
     for name in ("alu", "copy"):
         best = {}
-        for _ in range(3):
+        for _ in range(5):
             for n in (1, 2):
                 start, q = ctx.Barrier(n), ctx.Queue()
                 procs = [ctx.Process(target=_timed, args=(name, start, q)) for _ in range(n)]
