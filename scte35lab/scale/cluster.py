@@ -5,11 +5,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from scte35lab.errors import ComponentError, InputFormatError
 
 log = logging.getLogger(__name__)
+
+# How the workers of a LocalCluster we start differ from Dask's defaults (measured on
+# bench/scale.py, CPU seconds of the worker processes):
+LOCAL_WORKER_CONFIG = MappingProxyType(
+    {
+        # the nanny sets MALLOC_TRIM_THRESHOLD_ for its workers, which turns off glibc's
+        # adaptive mmap threshold: each chunk's numpy temporaries are then mapped and unmapped
+        # afresh and a probe runs ~1.9x slower. Leave glibc's default.
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+        # the statistical profiler samples the task thread's stack every 10 ms from the event
+        # loop thread, taking the GIL from the probe each time: 0.015 of the worker's 0.08 CPU
+        # seconds per GB beside its task, ~3 % of the probe (the dashboard's profile page
+        # stays empty without it)
+        "distributed.worker.profile.enabled": False,
+    }
+)
 
 
 @dataclass
@@ -51,10 +68,7 @@ def runner(client: Any = None, workers: int | None = None) -> Runner:
         return Runner(client)
     if workers < 1:
         raise InputFormatError(f"workers must be >= 1, not {workers}")
-    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers, which turns off glibc's
-    # adaptive mmap threshold: each chunk's numpy temporaries are then mapped and unmapped
-    # afresh and a probe runs ~1.9x slower (measured). Leave glibc's default.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set(dict(LOCAL_WORKER_CONFIG)):
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
