@@ -1,6 +1,8 @@
 """Reading declared structures: the cursor over a section's bits, the reader generated from
-each declaration (straight-line Python, one bitstring call per stretch of fixed fields along
-the likely path), and the partial reader lenient decoding uses.
+each declaration (straight-line Python; each stretch of fixed fields along the likely path is
+read as one integer, from the bytes when it starts on a byte boundary and by bitstring when
+not, and its fields are cut out by shifts fixed when the reader is generated), and the
+partial reader lenient decoding uses.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +30,6 @@ from scte35lab.cue.declare import (
     Struct,
     Sub,
     byte_unpacker,
-    byte_widths,
     declared_names,
 )
 from scte35lab.errors import Scte35Error, TruncatedError
@@ -42,11 +44,11 @@ _READ_AT: Callable[[Bits, str, int], tuple[list, int]] | None = getattr(Bits, "_
 
 
 class Cursor:
-    """A position in a section's bits: bitstring reads bit-packed fields, byte strings and
-    whole-byte integers are sliced.
+    """A position in a section's bits: byte strings and runs starting on a byte boundary
+    are sliced from the bytes, bitstring reads what does not start on one.
 
     ``pos`` is ours (a plain int); the section's ``Bits`` is made on the first read that
-    needs it and every bit-packed run is unpacked from it at ``pos``.
+    needs it (never, for a well-formed SCTE-35 section read along its likely path).
     """
 
     __slots__ = ("_bits", "data", "pos")
@@ -61,6 +63,11 @@ class Cursor:
         if self._bits is None:
             self._bits = Bits.from_bytes(self.data)
         return self._bits
+
+    def uint_at(self, pos: int, bits: int) -> int:
+        """The unsigned integer ``bits`` wide at bit ``pos``, read by bitstring (for a run
+        that does not start on a byte boundary); the cursor does not move."""
+        return self.bits()[pos : pos + bits].uint
 
     def read_list(
         self, fmt: str, bits: int, whole_bytes: Callable[[bytes, int], Any] | None = None
@@ -94,7 +101,8 @@ class Cursor:
 
 
 def read_struct(cls: type[Struct], cur: Cursor, end: int, parent: Getter | None = None) -> Struct:
-    """Read one ``cls`` at ``cur`` without passing bit ``end``; return the instance."""
+    """Read one ``cls`` at ``cur`` without passing bit ``end`` (which is within the
+    cursor's data); return the instance."""
     return reader_of(cls)(cur, end, parent or no_parent)
 
 
@@ -130,10 +138,10 @@ def _truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> Truncate
 class _Gen:
     """Generates one structure's reader as straight-line Python over local variables.
 
-    The likely path (``If.likely`` branches, nested structures inlined) is fetched with one
-    bitstring call per stretch of fixed fields; the first branch off that path puts the
-    cursor where the path had got to and the rest reads run by run. Conditions are the
-    declared expressions, compiled against the locals.
+    The likely path (``If.likely`` branches, nested structures inlined) is fetched as one
+    integer per stretch of fixed fields, each field a shift and mask of it; the first branch
+    off that path puts the cursor where the path had got to and the rest reads run by run
+    through bitstring. Conditions are the declared expressions, compiled against the locals.
     """
 
     def __init__(self, cls: type[Struct]) -> None:
@@ -147,7 +155,7 @@ class _Gen:
             "_UNSET": _UNSET,
             "_new": object.__new__,
             "_put": _put,
-            "_READ_AT": _READ_AT,
+            "_from_bytes": int.from_bytes,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -199,9 +207,9 @@ class _Gen:
             return "cur.pos"
         return f"(base + {self.chain[1]} if f else cur.pos)"
 
-    def fetch(self, step: Run, ind: str, likely: bool) -> int | None:
-        """Emit what precedes reading ``step``; return its index in the fetched chain
-        (``g``), or None when it is read on its own."""
+    def fetch(self, step: Run, ind: str, likely: bool) -> tuple[int, int] | None:
+        """Emit what precedes reading ``step``; return (chain number, bit offset of ``step``
+        in the fetched chain ``g``), or None when it is read on its own."""
         if likely and self.chain is None:
             k = len(self.chains)
             self.chain = [[], 0, 0, k]
@@ -212,33 +220,42 @@ class _Gen:
         if not (likely and self.chain is not None):
             return None
         c = self.chain
-        at = c[2]
+        at = c[1]
         c[0].append(step)
         c[1] += step.bits
-        c[2] += len(step.fields)
-        return at
+        return c[3], at
 
     def values(
-        self, step: Run, ind: str, likely: bool, assign: Callable[[str, str, int], None]
+        self, step: Run, ind: str, likely: bool, assign: Callable[[str, Callable[[int], str]], None]
     ) -> None:
-        """Emit the read of ``step``; ``assign(indent, source, first)`` emits what to do with
-        the values, ``source`` formatting value ``j`` from index ``first`` on."""
+        """Emit the read of ``step``; ``assign(indent, source)`` emits what to do with the
+        values, ``source(j)`` being the expression of field ``j``."""
         at = self.fetch(step, ind, likely)
         run = self.const(step)
         if at is None:
             self.out(ind, f"r = _read_run(CLS, {run}, cur, end)")
-            assign(ind, "r[{j}]", 0)
+            assign(ind, "r[{}]".format)
             return
+        k, start = at
+        offsets = []
+        for f in step.fields:
+            offsets.append(start)
+            start += f.bits
+
+        def piece(j: int) -> str:
+            f = step.fields[j]
+            return f"@{k}:{offsets[j]}:{f.bits}:{int(f.kind == 'flag')}@"
+
         self.out(ind, "if f:")
-        assign(ind + "    ", "g[{j}]", at)
+        assign(ind + "    ", piece)
         self.out(ind, "else:")
         self.out(ind + "    ", f"r = _read_run(CLS, {run}, cur, end)")
-        assign(ind + "    ", "r[{j}]", 0)
+        assign(ind + "    ", "r[{}]".format)
 
     def run(self, step: Run, ind: str, d: int, likely: bool) -> None:
-        def assign(ind: str, source: str, at: int) -> None:
+        def assign(ind: str, source: Callable[[int], str]) -> None:
             for j, f in enumerate(step.fields):
-                value = source.format(j=at + j)
+                value = source(j)
                 if f.kind == "reserved":
                     ones = (1 << f.bits) - 1
                     self.out(
@@ -299,8 +316,8 @@ class _Gen:
             (Field("alternatives", then.bits),), f"u{then.bits}", then.bits, True, ("alternatives",)
         )
 
-        def assign(i: str, source: str, at: int) -> None:
-            self.out(i, f"x = {source.format(j=at)}")
+        def assign(i: str, source: Callable[[int], str]) -> None:
+            self.out(i, f"x = {source(0)}")
 
         self.values(raw, ind, likely, assign)
         self.out(ind, f"if {self.cond(step.test)}:")
@@ -317,7 +334,7 @@ class _Gen:
             if f.kind == "reserved":
                 self.out(ind, f"if {value} != {mask}: rsv{d} = _put(rsv{d}, {f.name!r}, {value})")
             elif f.kind == "flag":
-                self.out(ind, f"L{d}_{f.name} = bool({value})")
+                self.out(ind, f"L{d}_{f.name} = x & {1 << shift} != 0")
             else:
                 self.out(ind, f"L{d}_{f.name} = {value}")
 
@@ -424,24 +441,30 @@ class _Gen:
         self.sync("    ")
         self.construct(cls, "    ", 0, "obj")
         self.out("    ", "return obj")
-        for runs, _, _, k in self.chains:
-            fmt = ", ".join(r.fmt for r in runs)
-            widths = byte_unpacker(byte_widths(tuple(runs)))
-            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = sum(r.bits for r in runs), fmt
-            self.env[f"CHAINWIDTHS{k}"] = widths
-            # The whole chain in one read: whole-byte integers straight from the bytes when
-            # it starts on a byte boundary, bit-packed ones by bitstring at that position.
-            if widths is not None:
-                read = (
-                    f"CHAINWIDTHS{k}(cur.data, p >> 3) if not p & 7 "
-                    f"else cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
-                )
-            elif _READ_AT is not None:
-                read = f"_READ_AT(cur._bits or cur.bits(), CHAINFMT{k}, p)[0]"
-            else:
-                read = f"cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
+        totals = {k: sum(r.bits for r in runs) for runs, _, _, k in self.chains}
+        for k, bits in totals.items():
+            self.env[f"CHAINBITS{k}"] = bits
+            # The whole chain as one integer: sliced from the bytes when it starts on a byte
+            # boundary (as it does in every real section), read by bitstring otherwise.
+            nbytes, pad = -(-bits // 8), -bits % 8
+            aligned = f"_from_bytes(cur.data[p >> 3 : (p >> 3) + {nbytes}], 'big')"
+            if pad:
+                aligned += f" >> {pad}"
+            read = f"({aligned} if not p & 7 else cur.uint_at(p, {bits}))"
             self.lines = [line.replace(f"CHAINREAD{k}", read) for line in self.lines]
-        source = "\n".join(self.lines)
+
+        def piece(m: re.Match) -> str:
+            """A field of chain ``g`` cut out by the shift and mask its place gives."""
+            k, start, width, is_flag = map(int, m.groups())
+            shift = totals[k] - start - width
+            if is_flag:
+                return f"(g & {1 << shift} != 0)"
+            if start == 0:
+                return f"(g >> {shift})" if shift else "g"
+            mask = (1 << width) - 1
+            return f"(g >> {shift} & {mask})" if shift else f"(g & {mask})"
+
+        source = re.sub(r"@(\d+):(\d+):(\d+):(\d)@", piece, "\n".join(self.lines))
         exec(compile(source, f"<reader {cls.__name__}>", "exec"), self.env)
         reader = self.env["read"]
         reader.source = source
