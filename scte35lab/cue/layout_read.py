@@ -181,11 +181,18 @@ class _Gen:
         return f"parent({name!r})"
 
     def cond(self, test: str) -> str:
+        """``test`` over the locals; ``x in (constants)`` becomes a lookup in a frozenset."""
         tree = ast.parse(test, mode="eval")
 
         class Rename(ast.NodeTransformer):
             def visit_Name(inner, node: ast.Name) -> ast.AST:
                 return ast.parse(self.local(node.id), mode="eval").body
+
+            def visit_Tuple(inner, node: ast.Tuple) -> ast.AST:
+                if all(isinstance(e, ast.Constant) for e in node.elts):
+                    values = frozenset(e.value for e in node.elts)
+                    return ast.Name(self.const(values), ast.Load())
+                return inner.generic_visit(node)
 
         return ast.unparse(Rename().visit(tree))
 
@@ -458,7 +465,7 @@ class _Gen:
             k, start, width, is_flag = map(int, m.groups())
             shift = totals[k] - start - width
             if is_flag:
-                return f"(g & {1 << shift} != 0)"
+                return f"(g >> {shift} & 1 == 1)" if shift else "(g & 1 == 1)"
             if start == 0:
                 return f"(g >> {shift})" if shift else "g"
             mask = (1 << width) - 1
