@@ -184,7 +184,7 @@ def test_audio_descriptor_is_decoded_not_kept_as_bytes() -> None:
     assert [(c.iso_code, c.num_channels) for c in back.components] == [("eng", 2), ("spa", 5)]
 
 
-def test_segmentation_sub_segment_fields_only_for_placement_opportunity_starts() -> None:
+def test_sub_segment_fields_follow_a_start_type_that_has_them_not_its_end_type() -> None:
     po = SegmentationDescriptor(
         segmentation_event_id=1,
         segmentation_type_id=0x34,
