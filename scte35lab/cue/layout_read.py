@@ -383,12 +383,12 @@ class _Gen:
                 value = f"L{d}_{f.name}"
                 if f.default is dataclasses.MISSING:
                     value = (
-                        f"({value} if {value} is not _UNSET else {self.const(f.default_factory)}())"
+                        f"({value} if {value} is not _UNSET else {self.fresh(f.default_factory)})"
                     )
             elif f.default is not dataclasses.MISSING:
                 value = self.const(f.default)
             else:
-                value = f"{self.const(f.default_factory)}()"
+                value = self.fresh(f.default_factory)
             if f.name not in cls.DICT_DROPS:
                 items.append(f"{f.name!r}: {value}")
         if d == 0 and cls.AS_DICT:
@@ -399,6 +399,11 @@ class _Gen:
         self.out(ind, f"{target}.__dict__ = {{{', '.join(items)}}}")
         self.out(ind, f"if rsv{d}: {target}._reserved = rsv{d}")
         self.scopes.pop()
+
+    def fresh(self, factory: Callable[[], Any]) -> str:
+        """An expression making a new default value: a literal for ``list`` and ``dict``."""
+        literals: dict[Any, str] = {list: "[]", dict: "{}"}
+        return literals.get(factory) or f"{self.const(factory)}()"
 
     def inline(self, step: Sub, ind: str, d: int) -> None:
         child = step.struct
@@ -450,7 +455,6 @@ class _Gen:
         self.out("    ", "return obj")
         totals = {k: sum(r.bits for r in runs) for runs, _, _, k in self.chains}
         for k, bits in totals.items():
-            self.env[f"CHAINBITS{k}"] = bits
             # The whole chain as one integer: sliced from the bytes when it starts on a byte
             # boundary (as it does in every real section), read by bitstring otherwise.
             nbytes, pad = -(-bits // 8), -bits % 8
@@ -458,7 +462,10 @@ class _Gen:
             if pad:
                 aligned += f" >> {pad}"
             read = f"({aligned} if not p & 7 else cur.uint_at(p, {bits}))"
-            self.lines = [line.replace(f"CHAINREAD{k}", read) for line in self.lines]
+            self.lines = [
+                line.replace(f"CHAINREAD{k}", read).replace(f"CHAINBITS{k} ", f"{bits} ")
+                for line in self.lines
+            ]
 
         def piece(m: re.Match) -> str:
             """A field of chain ``g`` cut out by the shift and mask its place gives."""
