@@ -159,7 +159,7 @@ class _Gen:
         }
         self.lines: list[str] = []
         self.n = 0
-        self.chain: list | None = None  # [runs, bits, values, index] being filled
+        self.chain: list | None = None  # [runs, bits, index] being filled
         self.chains: list[list] = []
         self.scopes: list[tuple[int, frozenset[str]]] = []
 
@@ -219,7 +219,7 @@ class _Gen:
         in the fetched chain ``g``), or None when it is read on its own."""
         if likely and self.chain is None:
             k = len(self.chains)
-            self.chain = [[], 0, 0, k]
+            self.chain = [[], 0, k]
             self.chains.append(self.chain)
             self.out(ind, "p = cur.pos")
             self.out(ind, f"if p + CHAINBITS{k} <= end:")
@@ -230,7 +230,7 @@ class _Gen:
         at = c[1]
         c[0].append(step)
         c[1] += step.bits
-        return c[3], at
+        return c[2], at
 
     def values(
         self, step: Run, ind: str, likely: bool, assign: Callable[[str, Callable[[int], str]], None]
@@ -453,7 +453,7 @@ class _Gen:
         self.sync("    ")
         self.construct(cls, "    ", 0, "obj")
         self.out("    ", "return obj")
-        totals = {k: sum(r.bits for r in runs) for runs, _, _, k in self.chains}
+        totals = {k: sum(r.bits for r in runs) for runs, _, k in self.chains}
         for k, bits in totals.items():
             # The whole chain as one integer: sliced from the bytes when it starts on a byte
             # boundary (as it does in every real section), read by bitstring otherwise.
