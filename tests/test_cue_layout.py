@@ -191,6 +191,30 @@ def test_a_generated_reader_gives_the_same_values_at_every_bit_offset(
     assert type(got.a) is bool and (got.e is None or type(got.e) is bool)
 
 
+@structure
+class _Bytes(Struct):
+    """Whole-byte integers only: a chain kept as bytes and indexed."""
+
+    LAYOUT = (u("a", 8), u("b", 16), u("c", 32), u("d", 24), u("e", 8))
+
+    a: int = 0
+    b: int = 0
+    c: int = 0
+    d: int = 0
+    e: int = 0
+
+
+@pytest.mark.parametrize("lead", range(8))
+def test_a_reader_of_whole_byte_fields_gives_the_same_values_at_every_bit_offset(
+    lead: int,
+) -> None:
+    obj = _Bytes(0xA5, 0xBEEF, 0xDEADBEEF, 0x123456, 0x7F)
+    data, end = _at_offset(obj, lead)
+    cur = Cursor(data)
+    cur.pos = lead
+    assert read_struct(_Bytes, cur, end) == obj and cur.pos == end
+
+
 @pytest.mark.parametrize("lead", [0, 3])
 def test_a_generated_reader_refuses_a_structure_one_bit_short(lead: int) -> None:
     data, end = _at_offset(_Packed(True, 5, 7, 1, True, 9), lead)

@@ -30,6 +30,7 @@ from scte35lab.cue.declare import (
     Struct,
     Sub,
     byte_unpacker,
+    byte_widths,
     declared_names,
 )
 from scte35lab.errors import Scte35Error, TruncatedError
@@ -454,22 +455,37 @@ class _Gen:
         self.construct(cls, "    ", 0, "obj")
         self.out("    ", "return obj")
         totals = {k: sum(r.bits for r in runs) for runs, _, k in self.chains}
+        # Chains of whole-byte integers are kept as bytes and their fields indexed; others
+        # are one integer, their fields cut out by shifts.
+        as_bytes = {k for runs, _, k in self.chains if byte_widths(tuple(runs)) is not None}
         for k, bits in totals.items():
-            # The whole chain as one integer: sliced from the bytes when it starts on a byte
-            # boundary (as it does in every real section), read by bitstring otherwise.
+            # The chain sliced from the bytes when it starts on a byte boundary (as it does in
+            # every real section), read by bitstring otherwise.
             nbytes, pad = -(-bits // 8), -bits % 8
-            aligned = f"_from_bytes(cur.data[p >> 3 : (p >> 3) + {nbytes}], 'big')"
-            if pad:
-                aligned += f" >> {pad}"
-            read = f"({aligned} if not p & 7 else cur.uint_at(p, {bits}))"
+            data = f"cur.data[p >> 3 : (p >> 3) + {nbytes}]"
+            if k in as_bytes:
+                read = (
+                    f"({data} if not p & 7 else cur.uint_at(p, {bits}).to_bytes({nbytes}, 'big'))"
+                )
+            else:
+                aligned = f"_from_bytes({data}, 'big')" + (f" >> {pad}" if pad else "")
+                read = f"({aligned} if not p & 7 else cur.uint_at(p, {bits}))"
             self.lines = [
                 line.replace(f"CHAINREAD{k}", read).replace(f"CHAINBITS{k} ", f"{bits} ")
                 for line in self.lines
             ]
 
         def piece(m: re.Match) -> str:
-            """A field of chain ``g`` cut out by the shift and mask its place gives."""
+            """A field of chain ``g``: indexed from its bytes, or cut out by the shift and
+            mask its place gives."""
             k, start, width, is_flag = map(int, m.groups())
+            if k in as_bytes:
+                i, n = start // 8, width // 8
+                if n == 1:
+                    return f"g[{i}]"
+                if n == 2:
+                    return f"(g[{i}] << 8 | g[{i + 1}])"
+                return f"_from_bytes(g[{i} : {i + n}], 'big')"
             shift = totals[k] - start - width
             if is_flag:
                 return f"(g >> {shift} & 1 == 1)" if shift else "(g & 1 == 1)"
