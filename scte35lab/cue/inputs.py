@@ -51,7 +51,7 @@ def _from_text(text: str) -> tuple[str, Any]:
     s = text.strip()
     fast = _section_text(s)
     if fast is not None:
-        return section_bytes_from(fast)
+        return ("section", fast) if fast[0] == 0xFC else section_bytes_from(fast)
     if not s:
         raise InputFormatError("empty input: no section to decode")
     if s.startswith("<"):
