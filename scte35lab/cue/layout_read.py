@@ -1,14 +1,13 @@
 """Reading declared structures: the cursor over a section's bits, the reader generated from
 each declaration (straight-line Python; each stretch of fixed fields along the likely path is
 read as one integer, from the bytes when it starts on a byte boundary and by bitstring when
-not, and its fields are cut out by shifts fixed when the reader is generated), and the
-partial reader lenient decoding uses.
+not, and its fields are cut out by shifts fixed when the reader is generated). Lenient
+decoding's partial reader is :mod:`~scte35lab.cue.layout_partial`.
 """
 
 from __future__ import annotations
 
 import ast
-import contextlib
 import dataclasses
 import re
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import Any
 import bitstring
 from bitstring import Bits, Reader
 
-from scte35lab.cue.conditions import Getter, condition
+from scte35lab.cue.conditions import Getter
 from scte35lab.cue.declare import (
     Chars,
     Custom,
@@ -33,7 +32,7 @@ from scte35lab.cue.declare import (
     byte_widths,
     declared_names,
 )
-from scte35lab.errors import Scte35Error, TruncatedError
+from scte35lab.errors import TruncatedError
 
 # ----------------------------------------------------------------------------- reading
 
@@ -120,7 +119,7 @@ def no_parent(name: str) -> Any:
     return None
 
 
-def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
+def read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
     """One run read on its own (off the likely path), with the truncation check."""
     if cur.pos + run.bits > end:
         raise TruncatedError(
@@ -132,7 +131,8 @@ def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
     return cur.read_list(run.fmt, run.bits, byte_unpacker(run.byte_widths))
 
 
-def _truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> TruncatedError:
+def truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> TruncatedError:
+    """The error for characters (``Chars``) that run past the structure."""
     return TruncatedError(f"needs {n} bytes", structure=cls.NAME, field=name, bit=pos)
 
 
@@ -149,9 +149,9 @@ class _Gen:
         self.cls = cls
         self.env: dict[str, Any] = {
             "CLS": cls,
-            "_read_run": _read_run,
+            "_read_run": read_run,
             "read_struct": read_struct,
-            "_truncated_chars": _truncated_chars,
+            "_truncated_chars": truncated_chars,
             "_make_getter": _make_getter,
             "_UNSET": _UNSET,
             "_new": object.__new__,
@@ -535,61 +535,3 @@ def _generate_reader(cls: type[Struct]) -> Callable[[Cursor, int, Getter], Struc
 
 
 ReadError = bitstring.ReadError
-
-
-# ----------------------------------------------------------------------------- partial reading
-
-
-def read_partial(cls: type[Struct], cur: Cursor, end: int, parent: Getter = no_parent) -> dict:
-    """The fields of ``cls`` that read before the first one that cannot be, as a plain dict
-    (nested structures as dicts, reserved bits left out): what lenient decoding shows of a
-    structure it keeps as bytes. Walks the same declaration the generated readers come from.
-    """
-    values: dict[str, Any] = {}
-    with contextlib.suppress(Scte35Error, ReadError):
-        _partial_steps(cls, cls._steps, cur, end, values, parent)
-    return values
-
-
-def _partial_steps(
-    cls: type[Struct], steps: tuple, cur: Cursor, end: int, values: dict, parent: Getter
-) -> None:
-    def get(name: str) -> Any:
-        return values[name] if name in values else parent(name)
-
-    for step in steps:
-        t = type(step)
-        if t is Run:
-            for f, v in zip(step.fields, _read_run(cls, step, cur, end), strict=True):
-                if f.kind != "reserved":
-                    values[f.name] = v
-        elif t is If:
-            branch = step.then if _test(step.test, get) else step.otherwise
-            _partial_steps(cls, branch, cur, end, values, parent)
-        elif t is IfRoom:
-            need = sum(r.bits for r in step.then)
-            if _test(step.test, get) and end - cur.pos >= need:
-                _partial_steps(cls, step.then, cur, end, values, parent)
-        elif t is Sub:
-            values[step.name] = {}
-            _partial_steps(step.struct, step.struct._steps, cur, end, values[step.name], get)
-        elif t is Repeat:
-            items: list[dict] = []
-            values[step.name] = items
-            n = values[step.count] if step.count is not None else None
-            while (cur.pos < end) if n is None else (len(items) < n):
-                items.append({})
-                _partial_steps(step.struct, step.struct._steps, cur, end, items[-1], get)
-        elif t is Rest:
-            values[step.name] = cur.read_bytes(max(end - cur.pos, 0) // 8)
-        elif t is Chars:
-            n = step.count if type(step.count) is int else values[step.count]
-            if cur.pos + 8 * n > end:
-                raise _truncated_chars(cls, step.name, n, cur.pos)
-            values[step.name] = cur.read_bytes(n).decode("latin-1")
-        elif t is Custom:
-            values.update(zip(step.names, step.read(cur, end, get), strict=True))
-
-
-def _test(test: str, get: Getter) -> bool:
-    return bool(condition(test)(get))
