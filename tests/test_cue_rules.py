@@ -27,7 +27,7 @@ from scte35lab.cue import (
 )
 from scte35lab.cue.crc import crc32_mpeg2_reference
 from scte35lab.cue.tables import segmentation_type_name
-from scte35lab.errors import Scte35Error
+from scte35lab.errors import InputFormatError, Scte35Error
 
 SPLICE_INSERT = "/DAvAAAAAAAA///wFAVIAACPf+/+c2nALv4AUsz1AAAAAAAKAAhDVUVJAAABNWLbowo="
 TIME_SIGNAL = "/DA0AAAAAAAA///wBQb+cr0AUAAeAhxDVUVJSAAAjn/PAAGlmbAICAAAAAAsoKGKNAIAmsnRfg=="
@@ -184,7 +184,7 @@ def test_audio_descriptor_is_decoded_not_kept_as_bytes() -> None:
     assert [(c.iso_code, c.num_channels) for c in back.components] == [("eng", 2), ("spa", 5)]
 
 
-def test_segmentation_sub_segment_fields_only_for_placement_opportunity_starts() -> None:
+def test_sub_segment_fields_follow_a_start_type_that_has_them_not_its_end_type() -> None:
     po = SegmentationDescriptor(
         segmentation_event_id=1,
         segmentation_type_id=0x34,
@@ -268,6 +268,34 @@ def test_decode_accepts_hex_with_and_without_0x_base64_and_bytes() -> None:
         f"  {SPLICE_INSERT}\n",
     ]
     assert all(Cue.decode(f) == Cue.decode(data) for f in forms)
+
+
+def test_decode_accepts_wrapped_unpadded_and_urlsafe_base64_and_spaced_hex() -> None:
+    data = base64.b64decode(TIME_SIGNAL)
+    b64 = base64.b64encode(data).decode()
+    forms = [
+        b64[:20] + "\n" + b64[20:],
+        b64.rstrip("="),
+        base64.urlsafe_b64encode(data).decode(),
+        " ".join(data.hex()[i : i + 8] for i in range(0, 2 * len(data), 8)),
+        "0x " + data.hex(),
+    ]
+    assert all(Cue.decode(f).encode() == data for f in forms)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("0xfc3", "odd number of digits"),
+        ("fc30f", "odd number of digits"),
+        ("/DA0AAA*", "not base64, hex, JSON or XML"),
+        ("0x12ab", "start with 0x12"),
+        ("hello", "not valid base64"),
+    ],
+)
+def test_text_that_is_not_a_section_is_refused_saying_why(text: str, why: str) -> None:
+    with pytest.raises(InputFormatError, match=why):
+        Cue.decode(text)
 
 
 def test_decode_reads_a_section_from_ts_packets() -> None:

@@ -3,10 +3,11 @@ and ``Struct``, the base that compiles that list when the class is defined.
 
 Each structure lists its syntax elements in the standard's order, with their widths in bits
 and their conditions. Compiling turns the list into steps: runs of unconditional fixed-width
-fields become one precompiled bitstring format (read by :mod:`scte35lab.cue.layout_read`,
-written by :mod:`scte35lab.cue.layout_write`). Names a condition or count reads, and names an
-XML face uses, are checked here, so a misspelt one fails when the class is defined.
-Reserved bits are written as all ones; other values read are kept so re-encoding is bit-exact.
+fields become one ``Run`` with its bitstring format and widths (read by
+:mod:`scte35lab.cue.layout_read`, written by :mod:`scte35lab.cue.layout_write`). Names a
+condition or count reads, and names an XML face uses, are checked here, so a misspelt one
+fails when the class is defined. Reserved bits are written as all ones; other values read are
+kept so re-encoding is bit-exact.
 """
 
 from __future__ import annotations

@@ -49,6 +49,9 @@ def _as_text(raw: bytes) -> str | None:
 
 def _from_text(text: str) -> tuple[str, Any]:
     s = text.strip()
+    fast = _section_text(s)
+    if fast is not None:
+        return ("section", fast) if fast[0] == 0xFC else section_bytes_from(fast)
     if not s:
         raise InputFormatError("empty input: no section to decode")
     if s.startswith("<"):
@@ -77,6 +80,23 @@ def _from_text(text: str) -> tuple[str, Any]:
             )
         return section_bytes_from(raw)
     raise InputFormatError("input is not base64, hex, JSON or XML")
+
+
+def _section_text(s: str) -> bytes | None:
+    """The bytes of a section written as plain hex (``0x`` optional) or strict base64, the
+    forms cues usually come in; None for anything else, which ``_from_text`` then
+    classifies (and explains when it is not a cue)."""
+    head = s[:2].lower()
+    try:
+        if head == "0x":
+            raw = bytes.fromhex(s[2:])
+        elif head in ("fc", "47"):
+            raw = bytes.fromhex(s)
+        else:
+            raw = binascii.a2b_base64(s, strict_mode=True)
+    except ValueError:  # binascii.Error is a ValueError
+        return None
+    return raw if raw and raw[0] in (0xFC, 0x47) else None
 
 
 def parse_json(text: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The one declaration engine, as one import: the vocabulary (:mod:`~scte35lab.cue.declare`),
 the generated readers (:mod:`~scte35lab.cue.layout_read`) and writers
-(:mod:`~scte35lab.cue.layout_write`), and value checks (:mod:`~scte35lab.cue.layout_check`).
+(:mod:`~scte35lab.cue.layout_write`), the partial reader lenient decoding uses
+(:mod:`~scte35lab.cue.layout_partial`), and value checks (:mod:`~scte35lab.cue.layout_check`).
 
 Every binary structure of the project is declared with it: the SCTE-35 section, commands,
 descriptors and UPIDs, the DVB SDT (``scte35lab.ts.sdt``) and the ISO BMFF boxes
@@ -29,11 +30,11 @@ from scte35lab.cue.declare import (
     u,
 )
 from scte35lab.cue.layout_check import check_values
+from scte35lab.cue.layout_partial import read_partial
 from scte35lab.cue.layout_read import (
     Cursor,
     ReadError,
     no_parent,
-    read_partial,
     read_struct,
     reader_of,
 )

@@ -1,20 +1,22 @@
 """Reading declared structures: the cursor over a section's bits, the reader generated from
-each declaration (straight-line Python, one bitstring call per stretch of fixed fields along
-the likely path), and the partial reader lenient decoding uses.
+each declaration (straight-line Python; each stretch of fixed fields along the likely path is
+read as one integer, from the bytes when it starts on a byte boundary and by bitstring when
+not, and its fields are cut out by shifts fixed when the reader is generated). Lenient
+decoding's partial reader is :mod:`~scte35lab.cue.layout_partial`.
 """
 
 from __future__ import annotations
 
 import ast
-import contextlib
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
 import bitstring
 from bitstring import Bits, Reader
 
-from scte35lab.cue.conditions import Getter, condition
+from scte35lab.cue.conditions import Getter
 from scte35lab.cue.declare import (
     Chars,
     Custom,
@@ -30,7 +32,7 @@ from scte35lab.cue.declare import (
     byte_widths,
     declared_names,
 )
-from scte35lab.errors import Scte35Error, TruncatedError
+from scte35lab.errors import TruncatedError
 
 # ----------------------------------------------------------------------------- reading
 
@@ -42,11 +44,11 @@ _READ_AT: Callable[[Bits, str, int], tuple[list, int]] | None = getattr(Bits, "_
 
 
 class Cursor:
-    """A position in a section's bits: bitstring reads bit-packed fields, byte strings and
-    whole-byte integers are sliced.
+    """A position in a section's bits: byte strings and runs starting on a byte boundary
+    are sliced from the bytes, bitstring reads what does not start on one.
 
     ``pos`` is ours (a plain int); the section's ``Bits`` is made on the first read that
-    needs it and every bit-packed run is unpacked from it at ``pos``.
+    needs it (never, for a well-formed SCTE-35 section read along its likely path).
     """
 
     __slots__ = ("_bits", "data", "pos")
@@ -61,6 +63,11 @@ class Cursor:
         if self._bits is None:
             self._bits = Bits.from_bytes(self.data)
         return self._bits
+
+    def uint_at(self, pos: int, bits: int) -> int:
+        """The unsigned integer ``bits`` wide at bit ``pos``, read by bitstring (for a run
+        that does not start on a byte boundary); the cursor does not move."""
+        return self.bits()[pos : pos + bits].uint
 
     def read_list(
         self, fmt: str, bits: int, whole_bytes: Callable[[bytes, int], Any] | None = None
@@ -94,7 +101,8 @@ class Cursor:
 
 
 def read_struct(cls: type[Struct], cur: Cursor, end: int, parent: Getter | None = None) -> Struct:
-    """Read one ``cls`` at ``cur`` without passing bit ``end``; return the instance."""
+    """Read one ``cls`` at ``cur`` without passing bit ``end`` (which is within the
+    cursor's data); return the instance."""
     return reader_of(cls)(cur, end, parent or no_parent)
 
 
@@ -111,7 +119,7 @@ def no_parent(name: str) -> Any:
     return None
 
 
-def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
+def read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
     """One run read on its own (off the likely path), with the truncation check."""
     if cur.pos + run.bits > end:
         raise TruncatedError(
@@ -123,35 +131,36 @@ def _read_run(cls: type[Struct], run: Run, cur: Cursor, end: int) -> list:
     return cur.read_list(run.fmt, run.bits, byte_unpacker(run.byte_widths))
 
 
-def _truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> TruncatedError:
+def truncated_chars(cls: type[Struct], name: str, n: int, pos: int) -> TruncatedError:
+    """The error for characters (``Chars``) that run past the structure."""
     return TruncatedError(f"needs {n} bytes", structure=cls.NAME, field=name, bit=pos)
 
 
 class _Gen:
     """Generates one structure's reader as straight-line Python over local variables.
 
-    The likely path (``If.likely`` branches, nested structures inlined) is fetched with one
-    bitstring call per stretch of fixed fields; the first branch off that path puts the
-    cursor where the path had got to and the rest reads run by run. Conditions are the
-    declared expressions, compiled against the locals.
+    The likely path (``If.likely`` branches, nested structures inlined) is fetched as one
+    integer per stretch of fixed fields, each field a shift and mask of it; the first branch
+    off that path puts the cursor where the path had got to and the rest reads run by run
+    through bitstring. Conditions are the declared expressions, compiled against the locals.
     """
 
     def __init__(self, cls: type[Struct]) -> None:
         self.cls = cls
         self.env: dict[str, Any] = {
             "CLS": cls,
-            "_read_run": _read_run,
+            "_read_run": read_run,
             "read_struct": read_struct,
-            "_truncated_chars": _truncated_chars,
+            "_truncated_chars": truncated_chars,
             "_make_getter": _make_getter,
             "_UNSET": _UNSET,
             "_new": object.__new__,
             "_put": _put,
-            "_READ_AT": _READ_AT,
+            "_from_bytes": int.from_bytes,
         }
         self.lines: list[str] = []
         self.n = 0
-        self.chain: list | None = None  # [runs, bits, values, index] being filled
+        self.chain: list | None = None  # [runs, bits, index] being filled
         self.chains: list[list] = []
         self.scopes: list[tuple[int, frozenset[str]]] = []
 
@@ -173,11 +182,18 @@ class _Gen:
         return f"parent({name!r})"
 
     def cond(self, test: str) -> str:
+        """``test`` over the locals; ``x in (constants)`` becomes a lookup in a frozenset."""
         tree = ast.parse(test, mode="eval")
 
         class Rename(ast.NodeTransformer):
             def visit_Name(inner, node: ast.Name) -> ast.AST:
                 return ast.parse(self.local(node.id), mode="eval").body
+
+            def visit_Tuple(inner, node: ast.Tuple) -> ast.AST:
+                if all(isinstance(e, ast.Constant) for e in node.elts):
+                    values = frozenset(e.value for e in node.elts)
+                    return ast.Name(self.const(values), ast.Load())
+                return inner.generic_visit(node)
 
         return ast.unparse(Rename().visit(tree))
 
@@ -199,12 +215,12 @@ class _Gen:
             return "cur.pos"
         return f"(base + {self.chain[1]} if f else cur.pos)"
 
-    def fetch(self, step: Run, ind: str, likely: bool) -> int | None:
-        """Emit what precedes reading ``step``; return its index in the fetched chain
-        (``g``), or None when it is read on its own."""
+    def fetch(self, step: Run, ind: str, likely: bool) -> tuple[int, int] | None:
+        """Emit what precedes reading ``step``; return (chain number, bit offset of ``step``
+        in the fetched chain ``g``), or None when it is read on its own."""
         if likely and self.chain is None:
             k = len(self.chains)
-            self.chain = [[], 0, 0, k]
+            self.chain = [[], 0, k]
             self.chains.append(self.chain)
             self.out(ind, "p = cur.pos")
             self.out(ind, f"if p + CHAINBITS{k} <= end:")
@@ -212,33 +228,42 @@ class _Gen:
         if not (likely and self.chain is not None):
             return None
         c = self.chain
-        at = c[2]
+        at = c[1]
         c[0].append(step)
         c[1] += step.bits
-        c[2] += len(step.fields)
-        return at
+        return c[2], at
 
     def values(
-        self, step: Run, ind: str, likely: bool, assign: Callable[[str, str, int], None]
+        self, step: Run, ind: str, likely: bool, assign: Callable[[str, Callable[[int], str]], None]
     ) -> None:
-        """Emit the read of ``step``; ``assign(indent, source, first)`` emits what to do with
-        the values, ``source`` formatting value ``j`` from index ``first`` on."""
+        """Emit the read of ``step``; ``assign(indent, source)`` emits what to do with the
+        values, ``source(j)`` being the expression of field ``j``."""
         at = self.fetch(step, ind, likely)
         run = self.const(step)
         if at is None:
             self.out(ind, f"r = _read_run(CLS, {run}, cur, end)")
-            assign(ind, "r[{j}]", 0)
+            assign(ind, "r[{}]".format)
             return
+        k, start = at
+        offsets = []
+        for f in step.fields:
+            offsets.append(start)
+            start += f.bits
+
+        def piece(j: int) -> str:
+            f = step.fields[j]
+            return f"@{k}:{offsets[j]}:{f.bits}:{int(f.kind == 'flag')}@"
+
         self.out(ind, "if f:")
-        assign(ind + "    ", "g[{j}]", at)
+        assign(ind + "    ", piece)
         self.out(ind, "else:")
         self.out(ind + "    ", f"r = _read_run(CLS, {run}, cur, end)")
-        assign(ind + "    ", "r[{j}]", 0)
+        assign(ind + "    ", "r[{}]".format)
 
     def run(self, step: Run, ind: str, d: int, likely: bool) -> None:
-        def assign(ind: str, source: str, at: int) -> None:
+        def assign(ind: str, source: Callable[[int], str]) -> None:
             for j, f in enumerate(step.fields):
-                value = source.format(j=at + j)
+                value = source(j)
                 if f.kind == "reserved":
                     ones = (1 << f.bits) - 1
                     self.out(
@@ -299,8 +324,8 @@ class _Gen:
             (Field("alternatives", then.bits),), f"u{then.bits}", then.bits, True, ("alternatives",)
         )
 
-        def assign(i: str, source: str, at: int) -> None:
-            self.out(i, f"x = {source.format(j=at)}")
+        def assign(i: str, source: Callable[[int], str]) -> None:
+            self.out(i, f"x = {source(0)}")
 
         self.values(raw, ind, likely, assign)
         self.out(ind, f"if {self.cond(step.test)}:")
@@ -317,7 +342,7 @@ class _Gen:
             if f.kind == "reserved":
                 self.out(ind, f"if {value} != {mask}: rsv{d} = _put(rsv{d}, {f.name!r}, {value})")
             elif f.kind == "flag":
-                self.out(ind, f"L{d}_{f.name} = bool({value})")
+                self.out(ind, f"L{d}_{f.name} = x & {1 << shift} != 0")
             else:
                 self.out(ind, f"L{d}_{f.name} = {value}")
 
@@ -359,12 +384,12 @@ class _Gen:
                 value = f"L{d}_{f.name}"
                 if f.default is dataclasses.MISSING:
                     value = (
-                        f"({value} if {value} is not _UNSET else {self.const(f.default_factory)}())"
+                        f"({value} if {value} is not _UNSET else {self.fresh(f.default_factory)})"
                     )
             elif f.default is not dataclasses.MISSING:
                 value = self.const(f.default)
             else:
-                value = f"{self.const(f.default_factory)}()"
+                value = self.fresh(f.default_factory)
             if f.name not in cls.DICT_DROPS:
                 items.append(f"{f.name!r}: {value}")
         if d == 0 and cls.AS_DICT:
@@ -375,6 +400,11 @@ class _Gen:
         self.out(ind, f"{target}.__dict__ = {{{', '.join(items)}}}")
         self.out(ind, f"if rsv{d}: {target}._reserved = rsv{d}")
         self.scopes.pop()
+
+    def fresh(self, factory: Callable[[], Any]) -> str:
+        """An expression making a new default value: a literal for ``list`` and ``dict``."""
+        literals: dict[Any, str] = {list: "[]", dict: "{}"}
+        return literals.get(factory) or f"{self.const(factory)}()"
 
     def inline(self, step: Sub, ind: str, d: int) -> None:
         child = step.struct
@@ -424,24 +454,47 @@ class _Gen:
         self.sync("    ")
         self.construct(cls, "    ", 0, "obj")
         self.out("    ", "return obj")
-        for runs, _, _, k in self.chains:
-            fmt = ", ".join(r.fmt for r in runs)
-            widths = byte_unpacker(byte_widths(tuple(runs)))
-            self.env[f"CHAINBITS{k}"], self.env[f"CHAINFMT{k}"] = sum(r.bits for r in runs), fmt
-            self.env[f"CHAINWIDTHS{k}"] = widths
-            # The whole chain in one read: whole-byte integers straight from the bytes when
-            # it starts on a byte boundary, bit-packed ones by bitstring at that position.
-            if widths is not None:
+        totals = {k: sum(r.bits for r in runs) for runs, _, k in self.chains}
+        # Chains of whole-byte integers are kept as bytes and their fields indexed; others
+        # are one integer, their fields cut out by shifts.
+        as_bytes = {k for runs, _, k in self.chains if byte_widths(tuple(runs)) is not None}
+        for k, bits in totals.items():
+            # The chain sliced from the bytes when it starts on a byte boundary (as it does in
+            # every real section), read by bitstring otherwise.
+            nbytes, pad = -(-bits // 8), -bits % 8
+            data = f"cur.data[p >> 3 : (p >> 3) + {nbytes}]"
+            if k in as_bytes:
                 read = (
-                    f"CHAINWIDTHS{k}(cur.data, p >> 3) if not p & 7 "
-                    f"else cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
+                    f"({data} if not p & 7 else cur.uint_at(p, {bits}).to_bytes({nbytes}, 'big'))"
                 )
-            elif _READ_AT is not None:
-                read = f"_READ_AT(cur._bits or cur.bits(), CHAINFMT{k}, p)[0]"
             else:
-                read = f"cur.read_list(CHAINFMT{k}, CHAINBITS{k})"
-            self.lines = [line.replace(f"CHAINREAD{k}", read) for line in self.lines]
-        source = "\n".join(self.lines)
+                aligned = f"_from_bytes({data}, 'big')" + (f" >> {pad}" if pad else "")
+                read = f"({aligned} if not p & 7 else cur.uint_at(p, {bits}))"
+            self.lines = [
+                line.replace(f"CHAINREAD{k}", read).replace(f"CHAINBITS{k} ", f"{bits} ")
+                for line in self.lines
+            ]
+
+        def piece(m: re.Match) -> str:
+            """A field of chain ``g``: indexed from its bytes, or cut out by the shift and
+            mask its place gives."""
+            k, start, width, is_flag = map(int, m.groups())
+            if k in as_bytes:
+                i, n = start // 8, width // 8
+                if n == 1:
+                    return f"g[{i}]"
+                if n == 2:
+                    return f"(g[{i}] << 8 | g[{i + 1}])"
+                return f"_from_bytes(g[{i} : {i + n}], 'big')"
+            shift = totals[k] - start - width
+            if is_flag:
+                return f"(g >> {shift} & 1 == 1)" if shift else "(g & 1 == 1)"
+            if start == 0:
+                return f"(g >> {shift})" if shift else "g"
+            mask = (1 << width) - 1
+            return f"(g >> {shift} & {mask})" if shift else f"(g & {mask})"
+
+        source = re.sub(r"@(\d+):(\d+):(\d+):(\d)@", piece, "\n".join(self.lines))
         exec(compile(source, f"<reader {cls.__name__}>", "exec"), self.env)
         reader = self.env["read"]
         reader.source = source
@@ -482,61 +535,3 @@ def _generate_reader(cls: type[Struct]) -> Callable[[Cursor, int, Getter], Struc
 
 
 ReadError = bitstring.ReadError
-
-
-# ----------------------------------------------------------------------------- partial reading
-
-
-def read_partial(cls: type[Struct], cur: Cursor, end: int, parent: Getter = no_parent) -> dict:
-    """The fields of ``cls`` that read before the first one that cannot be, as a plain dict
-    (nested structures as dicts, reserved bits left out): what lenient decoding shows of a
-    structure it keeps as bytes. Walks the same declaration the generated readers come from.
-    """
-    values: dict[str, Any] = {}
-    with contextlib.suppress(Scte35Error, ReadError):
-        _partial_steps(cls, cls._steps, cur, end, values, parent)
-    return values
-
-
-def _partial_steps(
-    cls: type[Struct], steps: tuple, cur: Cursor, end: int, values: dict, parent: Getter
-) -> None:
-    def get(name: str) -> Any:
-        return values[name] if name in values else parent(name)
-
-    for step in steps:
-        t = type(step)
-        if t is Run:
-            for f, v in zip(step.fields, _read_run(cls, step, cur, end), strict=True):
-                if f.kind != "reserved":
-                    values[f.name] = v
-        elif t is If:
-            branch = step.then if _test(step.test, get) else step.otherwise
-            _partial_steps(cls, branch, cur, end, values, parent)
-        elif t is IfRoom:
-            need = sum(r.bits for r in step.then)
-            if _test(step.test, get) and end - cur.pos >= need:
-                _partial_steps(cls, step.then, cur, end, values, parent)
-        elif t is Sub:
-            values[step.name] = {}
-            _partial_steps(step.struct, step.struct._steps, cur, end, values[step.name], get)
-        elif t is Repeat:
-            items: list[dict] = []
-            values[step.name] = items
-            n = values[step.count] if step.count is not None else None
-            while (cur.pos < end) if n is None else (len(items) < n):
-                items.append({})
-                _partial_steps(step.struct, step.struct._steps, cur, end, items[-1], get)
-        elif t is Rest:
-            values[step.name] = cur.read_bytes(max(end - cur.pos, 0) // 8)
-        elif t is Chars:
-            n = step.count if type(step.count) is int else values[step.count]
-            if cur.pos + 8 * n > end:
-                raise _truncated_chars(cls, step.name, n, cur.pos)
-            values[step.name] = cur.read_bytes(n).decode("latin-1")
-        elif t is Custom:
-            values.update(zip(step.names, step.read(cur, end, get), strict=True))
-
-
-def _test(test: str, get: Getter) -> bool:
-    return bool(condition(test)(get))

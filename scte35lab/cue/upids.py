@@ -21,7 +21,9 @@ from scte35lab.cue.layout import (
     Writer,
     check_values,
     encode_struct,
+    no_parent,
     read_struct,
+    reader_of,
     reserved,
     structure,
     u,
@@ -180,11 +182,13 @@ def _text(data: bytes) -> Any:
 def _whole(cls: type[Struct]) -> Any:
     """A reader of ``cls`` that must use every byte (else the bytes stay bytes)."""
 
+    reader = reader_of(cls)
+
     def read(data: bytes) -> Any:
         if len(data) < 4:
             return data
         cur = Cursor(data)
-        value = read_struct(cls, cur, 8 * len(data))
+        value = reader(cur, 8 * len(data), no_parent)
         return value if cur.pos == 8 * len(data) else data
 
     return read
