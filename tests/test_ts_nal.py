@@ -54,6 +54,18 @@ def test_h264_recovery_point_sei_before_a_p_slice_is_not():
     assert not h264_picture(AUD + sei + _h264_slice(1, 5)).recovery_point
 
 
+def test_h264_sei_payload_type_and_size_of_255_or_more_are_read_past():
+    # user_data_unregistered (type 5) of 300 bytes: size coded 0xFF 0x2D; then a recovery point
+    first = bytes([5, 0xFF, 300 - 255]) + b"\x11" * 300
+    sei = SC + b"\x06" + first + bytes([6, 2]) + _bits(_ue(0) + "1" + "0" + "00")
+    assert h264_picture(AUD + sei + _h264_slice(1, 7)).recovery_point
+
+
+def test_h264_sei_cut_inside_its_payload_type_is_no_recovery_point():
+    sei = SC + b"\x06" + b"\xff\xff"
+    assert not h264_picture(AUD + sei + _h264_slice(1, 7)).recovery_point
+
+
 def test_h264_incomplete_access_unit_start_is_marked_incomplete():
     assert not h264_picture(AUD + SC + b"\x67\x64").complete
 

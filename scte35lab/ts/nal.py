@@ -117,28 +117,30 @@ def nal_units(data: bytes | bytearray, start: int = 0) -> list[tuple[int, int]]:
     return out
 
 
+def _sei_number(rbsp: bytes, pos: int) -> tuple[int, int] | None:
+    """An SEI payloadType or payloadSize at ``pos`` (0xFF bytes add 255 each, then the last
+    byte); (value, next pos), or None when the RBSP ends first."""
+    value = 0
+    while pos < len(rbsp) and rbsp[pos] == 0xFF:
+        value += 255
+        pos += 1
+    if pos >= len(rbsp):
+        return None
+    return value + rbsp[pos], pos + 1
+
+
 def _sei_has_recovery_point(rbsp: bytes) -> bool:
     pos = 0
     while pos < len(rbsp) and rbsp[pos] != 0x80:  # 0x80: rbsp_trailing_bits
-        ptype = 0
-        while pos < len(rbsp) and rbsp[pos] == 0xFF:
-            ptype += 255
-            pos += 1
-        if pos >= len(rbsp):
+        ptype = _sei_number(rbsp, pos)
+        if ptype is None:
             return False
-        ptype += rbsp[pos]
-        pos += 1
-        size = 0
-        while pos < len(rbsp) and rbsp[pos] == 0xFF:
-            size += 255
-            pos += 1
-        if pos >= len(rbsp):
+        size = _sei_number(rbsp, ptype[1])
+        if size is None:
             return False
-        size += rbsp[pos]
-        pos += 1
-        if ptype == SEI_RECOVERY_POINT:
+        if ptype[0] == SEI_RECOVERY_POINT:
             return True
-        pos += size
+        pos = size[1] + size[0]
     return False
 
 
