@@ -119,8 +119,8 @@ def test_srt_peer_killed_five_times_ledger_matches_what_the_receiver_holds(tmp_p
     # added itself (each connection's PAT+PMT, null padding) is in received, not written
     received = sum(len(r.data) for r in receivers)
     added = sum(c.prefix + c.sender.padding_bytes for c in p._srt.conns.values())
-    assert abs((p._out_bytes - received) - (lost - added)) <= 1316 * (len(outages) + 1), (
-        p._out_bytes,
+    assert abs((p.flow.bytes_out - received) - (lost - added)) <= 1316 * (len(outages) + 1), (
+        p.flow.bytes_out,
         received,
         lost,
         added,
