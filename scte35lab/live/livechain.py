@@ -12,6 +12,7 @@ from scte35lab.cue import Cue
 from scte35lab.errors import ComponentError
 from scte35lab.live.meter import StreamMeter
 from scte35lab.live.seam import SeamMarker
+from scte35lab.live.settings import LiveSettings
 from scte35lab.ts.chain import Chain, Tap
 from scte35lab.ts.inject import Injector
 from scte35lab.ts.sdt import ServiceNamer
@@ -22,19 +23,13 @@ Fed = tuple[bytes, int, Injector]  # output, where it starts in the injector's o
 class LiveChain:
     """One live stream's stage chain (see the module docstring)."""
 
-    def __init__(
-        self,
-        stream: str,
-        *,
-        preroll: float,
-        margin: float,
-        namer: ServiceNamer | None,
-        stopping: threading.Event,
-    ) -> None:
-        self.stream = stream
-        self.preroll, self.margin = preroll, margin
-        self.namer = namer
-        self.stopping = stopping
+    def __init__(self, s: LiveSettings, stopping: threading.Event) -> None:
+        self.stream = s.stream
+        self.preroll, self.margin = s.preroll, s.margin
+        self.namer = (
+            None if s.service_name is None else ServiceNamer(s.service_name, s.service_provider)
+        )
+        self.stopping = stopping  # the pipeline is stopping: no more cues
         self.meter = StreamMeter()  # the current session's input
         self.injector: Injector | None = None
         self.lock = threading.Lock()

@@ -52,9 +52,6 @@ from scte35lab.live.storelog import StoreLog
 from scte35lab.live.transcode import TranscodeSettings
 from scte35lab.live.transcoding import DRAIN_S, TranscodeSlot
 from scte35lab.schedule import Schedule, Store, StreamClock
-from scte35lab.ts.sdt import ServiceNamer
-
-__all__ = ["CueRecord", "LiveEvent", "Pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +146,7 @@ class Pipeline:
         self._started = False
         self._threads: list[threading.Thread] = []
         # the stages (one chain per ingest session) and, in transcode mode, the encoder
-        namer = None if s.service_name is None else ServiceNamer(s.service_name, s.service_provider)
-        self.chain = LiveChain(
-            s.stream, preroll=s.preroll, margin=s.margin, namer=namer, stopping=self._stopping
-        )
+        self.chain = LiveChain(s, self._stopping)
         self._tc = (
             None
             if s.transcode is None
