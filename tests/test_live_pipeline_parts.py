@@ -74,6 +74,10 @@ def test_events_hide_the_secrets_and_survive_a_failing_listener(caplog):
         say("warning", f"passphrase {secret} in a message", n=1)
     assert say.events == seen and [(e.kind, e.data) for e in seen] == [("warning", {"n": 1})]
     assert secret not in seen[0].message and "event callback failed" in caplog.text
+    with caplog.at_level(logging.WARNING):
+        say("warning", "a sender limit", level=logging.WARNING)
+    said = [r for r in caplog.records if "a sender limit" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING]
     p = Pipeline("srt://127.0.0.1:9", passphrase=secret, key="stream-key-1")
     assert p.endpoint_redact(f"{secret} and stream-key-1") == "*** and ***"
 

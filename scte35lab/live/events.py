@@ -37,10 +37,10 @@ class EventLog:
         """``text`` with this pipeline's secrets hidden."""
         return redact(text, self.secrets)
 
-    def __call__(self, kind: str, message: str, **data: Any) -> None:
+    def __call__(self, kind: str, message: str, *, level: int = logging.INFO, **data: Any) -> None:
         ev = LiveEvent(time.time(), kind, self.redact(message), data)
         self.events.append(ev)
-        log.info("pipeline %s: %s: %s", self.stream, kind, ev.message)
+        log.log(level, "pipeline %s: %s: %s", self.stream, kind, ev.message)
         for fn in self.listeners:
             try:
                 fn(ev)

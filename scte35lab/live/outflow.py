@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from scte35lab.live.errors import SrtConnectionError
 from scte35lab.live.fallback import RtmpFallback
@@ -78,6 +79,17 @@ class OutFlow:
             self.srt.check()
         except SrtConnectionError as exc:
             self._say("srt_down", f"SRT peer not reachable yet, will retry: {exc}")
+
+    def check(self) -> None:
+        """Let the SRT output and the fallback notice a loss or a return."""
+        self.srt.check()
+        if self.outputs.fallback is not None:
+            self.outputs.fallback.check()
+
+    def settle(self, **kw: Any) -> None:
+        """Settle each cue from what went out and what the SRT receiver acknowledged (see
+        :meth:`CueLedger.settle`)."""
+        self.ledger.settle(self.srt.delivery, self.meter.last_video_pts, **kw)
 
     def emit(self, out: bytes, inj_start: int, inj: Injector) -> None:
         """The injector's output ``out``, which starts at ``inj_start`` in all it let go."""

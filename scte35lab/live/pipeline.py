@@ -96,7 +96,6 @@ class Pipeline:
     ) -> None:
         self.store = Store(store) if isinstance(store, str | os.PathLike) else store
         self._own_store = isinstance(store, str | os.PathLike)
-        self._key = key
         self.stream = stream
         try:  # a bad setting must not leave the store this pipeline opened open
             s = self.settings = LiveSettings.build(
@@ -191,7 +190,7 @@ class Pipeline:
         self.flow = OutFlow(
             s, self.ledger, self._stopping, say=self._say, on_outage=self._store_log.outage
         )
-        self._srt, self.outputs, self.out_meter = self.flow.srt, self.flow.outputs, self.flow.meter
+        self.outputs, self.out_meter = self.flow.outputs, self.flow.meter
         self.loss = InputLoss(self.chain, self.flow, self.desk, self.ingest, self._tc, self._say)
         self.livestats = LiveStats(s, self.chain, self.flow, self.ingest, self._tc, self._store_log)
         self.stats_rows = self.livestats.rows  # one a second (see stats())
@@ -230,6 +229,7 @@ class Pipeline:
 
     @property
     def sessions(self) -> int:
+        """How many ingest sessions began (each returning publisher starts one)."""
         return self.ingest.sessions
 
     @property
@@ -265,8 +265,7 @@ class Pipeline:
             self.chain.start()
             self.desk.load()
             if (warning := self.settings.argv_warning) is not None:
-                log.warning("pipeline %s: %s", self.stream, warning)
-                self._say("warning", warning)
+                self._say("warning", warning, level=logging.WARNING)
             self.flow.open(connect_timeout)
             self.ingest.start()
         except BaseException:
@@ -288,7 +287,8 @@ class Pipeline:
     def _check_key(self, key: str) -> bool:
         if self.store is not None:
             return self.store.verify_stream_key(self.stream, key)
-        return self._key is not None and hmac.compare_digest(key.encode(), self._key.encode())
+        mine = self.settings.key
+        return mine is not None and hmac.compare_digest(key.encode(), mine.encode())
 
     def stop(self) -> None:
         """Stop everything within a few seconds; no child process is left behind."""
@@ -306,7 +306,7 @@ class Pipeline:
         if fed is not None:
             self.flow.emit(*fed)
         self.outputs.close()
-        self.ledger.settle(self._srt.delivery, self.out_meter.last_video_pts, final=True)
+        self.flow.settle(final=True)
         self.ingest.stop()
         if self._started:
             self._store_log.ended()
@@ -369,14 +369,8 @@ class Pipeline:
         next_tick = time.monotonic() + 1.0
         while not self._stopping.wait(max(0.0, min(0.2, next_tick - time.monotonic()))):
             try:
-                self._srt.check()
-                if self.outputs.fallback is not None:
-                    self.outputs.fallback.check()
-                self.ledger.settle(
-                    self._srt.delivery,
-                    self.out_meter.last_video_pts,
-                    input_due=self.desk.due_while_away,
-                )
+                self.flow.check()
+                self.flow.settle(input_due=self.desk.due_while_away)
                 if time.monotonic() >= next_tick:
                     next_tick += 1.0
                     self.livestats.tick()
