@@ -85,11 +85,12 @@ class InputLoss:
         if tc is not None:
             tc.close()
         if lost:
-            self.ended()
+            self._ended()
         return lost
 
-    def ended(self) -> None:
-        """The passthrough ingest ended: the held output goes out, then the filler's."""
+    def _ended(self) -> None:
+        """The ingest ended with no encoder to go on: in the background the held output goes
+        out, then (passthrough) the filler's."""
         self.desk.input_away_since = time.monotonic()
         if self._drain is not None:  # the last loss's filler (its input never got going)
             self._back.set()
@@ -101,6 +102,7 @@ class InputLoss:
         self._say_why()
 
     def _hold_on(self) -> None:
+        """The drain thread: the injector's look-ahead at its PCR pace, then the filler."""
         fed = self.chain.flush(keep_waiting=True)
         if fed is not None:
             out, start, inj = fed
@@ -151,5 +153,6 @@ class InputLoss:
             self._say("ingest_restarted", "the ingest FFmpeg was restarted")
 
     def join(self, timeout: float) -> None:
+        """Wait for the drain thread (the pipeline is stopping)."""
         if self._drain is not None:
             self._drain.join(timeout)

@@ -59,6 +59,7 @@ class LiveChain:
                 stages.insert(0, SeamMarker())
 
     def feed(self, data: bytes) -> Fed:
+        """``data`` through the stages: what the injector let go, and where it starts."""
         with self.lock:
             assert self._chain is not None and self.injector is not None
             out = self._chain.feed(data)
@@ -84,6 +85,7 @@ class LiveChain:
 
     @property
     def pmt_pid(self) -> int | None:
+        """The program's PMT PID as the injector found it (``None`` before its PAT)."""
         return None if self.injector is None else self.injector.pmt_pid
 
     def add(self, cue: Cue, **kw: Any) -> Any:
@@ -94,5 +96,6 @@ class LiveChain:
             return self.injector.add(cue, **kw)
 
     def cancel(self, placement: Any) -> bool:
+        """Withdraw a placement the injector has not written yet; whether it could."""
         with self.lock:
             return self.injector is not None and self.injector.cancel(placement)
