@@ -276,12 +276,8 @@ class Pipeline:
             t = threading.Thread(target=target, name=f"{self.stream}-{name}", daemon=True)
             t.start()
             self._threads.append(t)
-        how = self.mode if self.transcode is None else f"transcode: {self.transcode.describe()}"
-        self._say(
-            "start",
-            f"pipeline started: {self.ingest_url or self.settings.ingest} -> "
-            f"{self.endpoint.display} ({self.sender_kind}, {how})",
-        )
+        where = self.ingest_url or self.settings.ingest
+        self._say("start", f"pipeline started: {where} -> {self.settings.output}")
         return self
 
     def _check_key(self, key: str) -> bool:

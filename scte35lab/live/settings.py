@@ -56,6 +56,12 @@ class LiveSettings:
         return SENDERS[self.sender]
 
     @property
+    def output(self) -> str:
+        """Where the stream goes and how, for people: URL (secrets hidden), sender, mode."""
+        how = self.mode if self.transcode is None else f"transcode: {self.transcode.describe()}"
+        return f"{self.endpoint.display} ({self.sender}, {how})"
+
+    @property
     def argv_secret(self) -> bool:
         """The chosen sender puts the passphrase on its command line."""
         return self.sender in ARGV_SECRET_SENDERS and bool(self.endpoint.passphrase)
