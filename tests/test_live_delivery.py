@@ -114,13 +114,13 @@ def test_srt_peer_killed_five_times_ledger_matches_what_the_receiver_holds(tmp_p
     assert len(outages) == len(events) >= 5
     assert (outages["bytes_lost"] > 0).all()
     lost = int(outages["bytes_lost"].sum())
-    assert p.stats_rows[-1]["bytes_lost"] == p._srt.bytes_lost == lost
+    assert p.stats_rows[-1]["bytes_lost"] == p.flow.srt.bytes_lost == lost
     # bytes lost = written minus received, within one SRT packet an outage; what the sender
     # added itself (each connection's PAT+PMT, null padding) is in received, not written
     received = sum(len(r.data) for r in receivers)
-    added = sum(c.prefix + c.sender.padding_bytes for c in p._srt.conns.values())
-    assert abs((p._out_bytes - received) - (lost - added)) <= 1316 * (len(outages) + 1), (
-        p._out_bytes,
+    added = sum(c.prefix + c.sender.padding_bytes for c in p.flow.srt.conns.values())
+    assert abs((p.flow.bytes_out - received) - (lost - added)) <= 1316 * (len(outages) + 1), (
+        p.flow.bytes_out,
         received,
         lost,
         added,

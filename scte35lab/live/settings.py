@@ -49,15 +49,34 @@ class LiveSettings:
     backoff_max: float
     realtime_input: bool
     read_size: int
+    splice_on_slate: bool  # transcode: a cue due during an input loss splices on the slate
 
     @property
     def sender_class(self) -> type:
         return SENDERS[self.sender]
 
     @property
+    def output(self) -> str:
+        """Where the stream goes and how, for people: URL (secrets hidden), sender, mode."""
+        how = self.mode if self.transcode is None else f"transcode: {self.transcode.describe()}"
+        return f"{self.endpoint.display} ({self.sender}, {how})"
+
+    @property
     def argv_secret(self) -> bool:
         """The chosen sender puts the passphrase on its command line."""
         return self.sender in ARGV_SECRET_SENDERS and bool(self.endpoint.passphrase)
+
+    @property
+    def argv_warning(self) -> str | None:
+        """What the user must hear about a sender taking the passphrase in its argv."""
+        if not self.argv_secret:
+            return None
+        return (
+            f"the {self.sender} sender takes the SRT passphrase on its command line, where any "
+            "user of this machine can read it (ps), and it cannot see what the receiver "
+            "acknowledged: cues will be 'written', never 'delivered'. The default sender "
+            "(libsrt) has neither limit."
+        )
 
     @classmethod
     def build(
@@ -78,6 +97,7 @@ class LiveSettings:
         record: str | os.PathLike[str] | None,
         record_input: str | os.PathLike[str] | None,
         hls_preview: str | os.PathLike[str] | None,
+        splice_on_slate: bool = False,
         **rest: Any,
     ) -> LiveSettings:
         """Check every setting and build the endpoint; raises naming what is wrong."""
@@ -89,6 +109,8 @@ class LiveSettings:
             raise ComponentError(f"mode {mode!r} is not one of {', '.join(MODES)}")
         if mode == "passthrough" and transcode is not None:
             raise ComponentError("transcode settings were given with mode='passthrough'")
+        if splice_on_slate and mode != "transcode":
+            raise ComponentError("splice_on_slate needs transcode mode (a slate to splice on)")
         if not preroll >= 0:
             raise ComponentError(f"preroll {preroll!r} is not a number of seconds >= 0")
         if passphrase is None and passphrase_env is not None:
@@ -128,5 +150,6 @@ class LiveSettings:
             record=path(record),
             record_input=path(record_input),
             hls_preview=path(hls_preview),
+            splice_on_slate=splice_on_slate,
             **rest,
         )
