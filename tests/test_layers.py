@@ -238,3 +238,16 @@ def test_clock_constants_are_defined_once(module):
         and _literal(node.value) in CLOCK_LITERALS
     ]
     assert defined == [], f"{module} defines a clock constant: import it from scte35lab.clock"
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_longer_than_600_lines():
+    """A newcomer reads a module whole, so each holds one job; a longer one is split by job."""
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
