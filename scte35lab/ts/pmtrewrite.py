@@ -1,4 +1,4 @@
-"""The injector's PSI side: it follows the PAT, rewrites its program's PMT, owns the SCTE-35 PID.
+"""The injector's PSI side: it follows PAT and PMT, rewrites its PMT, owns the SCTE-35 PID.
 
 :class:`PmtRewriter` reads the PAT and PMT packets the injector hands it and replaces the
 program's PMT packets, where they stand in the held output, with a PMT that declares the
@@ -83,7 +83,7 @@ class PmtRewriter:
         self._seen_pids = np.zeros(8192, dtype=bool)
         self._chunk_pid = np.zeros(0, dtype=np.uint16)
         self._chunk_row = 0
-        self._psi = PsiFollower()  # the PAT, followed as every stage follows it
+        self._psi = PsiFollower()  # PAT and PMT, followed as every stage follows them
         self._pat_sections = PidSections()
         self._pat_last: bytes | None = None
         self._pmt_cache: dict[bytes, bytes] = {}
@@ -221,7 +221,7 @@ class PmtRewriter:
         if new is None:
             number = (section[3] << 8) | section[4]
             if number == self.program:
-                new, changed = self._rewrite_pmt(section)
+                new, changed = self._rewrite_pmt(self._followed_pmt(number, section))
             else:
                 new = section  # another program's PMT on the same PID: as it was
             self._pmt_cache[section] = new
@@ -254,10 +254,22 @@ class PmtRewriter:
         for s, r in seg_rows[1:]:
             s.set_content(r, None)
 
-    def _rewrite_pmt(self, section: bytes) -> tuple[bytes, bool]:
+    def _followed_pmt(self, number: int, section: bytes) -> Pmt:
+        """Program ``number``'s PMT from ``section``, as the shared follower took it (the
+        injector follows PAT and PMT as every stage does); one that does not parse stops
+        the injection, naming why."""
+        pmt = self._psi.section(self.pmt_pid, section)
+        if isinstance(pmt, Pmt):
+            return pmt
+        known = self._psi.programs.get(number)
+        if known is not None and self._psi.last_sections.get(self.pmt_pid) == section:
+            return known  # the same PMT again (its rewrite was made for an older version)
+        why = self._psi.refusal.detail if self._psi.refusal is not None else "not followed"
+        raise StreamError(f"program {number}'s PMT on PID {self.pmt_pid} cannot be read: {why}")
+
+    def _rewrite_pmt(self, pmt: Pmt) -> tuple[bytes, bool]:
         """The PMT with the SCTE-35 stream and CUEI; True if the video or SCTE-35 PIDs
         changed (what follows must be read with the new layout)."""
-        pmt = Pmt.parse(section)
         old = (self.video_pid, self.pid, frozenset(self._existing_pids))
         video = next((es for es in pmt.streams if es.stream_type in VIDEO_STREAM_TYPES), None)
         if video is not None and video.elementary_pid != self.video_pid:
