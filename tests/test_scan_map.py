@@ -254,3 +254,26 @@ def test_a_file_map_is_unmapped_when_its_block_ends():
         assert open_fds() == before  # closed at once, though ``m`` is still referenced
         with pytest.raises(ValueError, match="closed"):
             m.view(0, 1)
+
+
+def rss_file_kb() -> int:
+    """The file-backed pages resident in this process (a map's pages count here)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    raise AssertionError("no RssFile in /proc/self/status")
+
+
+def test_the_pages_read_through_the_map_leave_the_resident_set_as_it_goes(tmp_path):
+    path = tmp_path / "long.ts"
+    path.write_bytes((SAMPLES / "cues_ok.ts").read_bytes() * 120)  # 39 MB
+    chunk = (1 << 20) - 4096
+    Scanner(chunk_bytes=chunk).scan(SAMPLES / "cues_ok.ts")  # what a first scan loads
+    before = rss_file_kb()
+    seen: list[int] = []
+    sc = SeeingScanner(chunk_bytes=chunk, progress=lambda done: seen.append(rss_file_kb()))
+    r = sc.scan(path)
+    assert r.bytes == os.path.getsize(path) and len(seen) >= 37 and all(sc.mapped)
+    # about a chunk stays (mapped in folios of up to 2 MB); without letting go of the pages
+    # behind, this grows by the whole file (39 MB)
+    assert max(seen) - before < 8 * 1024

@@ -47,6 +47,7 @@ class FileMap:
             self._mm.madvise(advice)  # read ahead further and drop pages behind sooner
         self.length = len(self._mm)  # the file's size when mapped
         self._whole: np.ndarray | None = np.frombuffer(self._mm, dtype=np.uint8)
+        self._kept: int | None = None  # the first page not let go of (see ``release``)
 
     @classmethod
     def of(cls, f: Any) -> FileMap | None:
@@ -68,7 +69,23 @@ class FileMap:
         holds may be looked at: a page past its end raises SIGBUS."""
         if self._whole is None:
             raise ValueError("the file map is closed")
+        if self._kept is None:
+            self._kept = start - start % mmap.PAGESIZE
         return self._whole[start:stop]
+
+    def release(self, before: int) -> None:
+        """Let go of the pages before file offset ``before``, not to be looked at again.
+
+        They stay in the page cache, but leave this process's resident set, which would
+        otherwise grow by the whole file as it is read (and a worker's memory monitor counts
+        it). Viewing them again would read them back from the page cache."""
+        end = before - before % mmap.PAGESIZE
+        if self._mm is None or self._kept is None or end <= self._kept:
+            return
+        advice = getattr(mmap, "MADV_DONTNEED", None)
+        if advice is not None:
+            self._mm.madvise(advice, self._kept, end - self._kept)
+        self._kept = end
 
     def close(self) -> None:
         """Unmap now. A view still alive (one held by the traceback of an exception raised

@@ -214,6 +214,7 @@ class Scanner:
             if ended is not None:
                 f.seek(at + have)  # where a read of this chunk would have left it
                 return ended
+            fmap.release(end + shift)  # the next chunk begins there
 
     def _scan_reads(self, f: BinaryIO, stop: int | None) -> bool:
         """Chunks read (copied) into a buffer of the scanner's own: any stream, and what
