@@ -250,8 +250,8 @@ class Scanner:
                 buf[:tail] = buf[have - tail : have]
             have = tail
 
-    def _read_chunk(self, a: np.ndarray, start: int, eof: bool) -> tuple[int, int]:
-        """Process the packets of the chunk ``a``, the stream's bytes from offset ``start``;
+    def _read_chunk(self, a: np.ndarray, origin: int, eof: bool) -> tuple[int, int]:
+        """Process the packets of the chunk ``a``, the stream's bytes from offset ``origin``;
         return the offset to read on from (a sync or packet may begin in the bytes after it)
         and how many zero bytes padded a last packet cut short (only at ``eof``)."""
         ps, synced = self._ps, self._synced
@@ -270,18 +270,18 @@ class Scanner:
                     keep = 0 if eof else min(have - pos, 5 * 204)
                     skipped = have - pos - keep
                     if skipped:
-                        self._note_skip(start + pos, skipped, start=ps is None)
+                        self._note_skip(origin + pos, skipped, start=ps is None)
                     pos = have - keep
                     break
                 q, size = found
-                m2ts_prefix = ps is None and size == 192 and start + q == 4
+                m2ts_prefix = ps is None and size == 192 and origin + q == 4
                 if q > pos and not m2ts_prefix:
-                    self._note_skip(start + pos, q - pos, start=ps is None)
+                    self._note_skip(origin + pos, q - pos, start=ps is None)
                 pos = q
                 if ps is None:
                     ps = size
                     self.r.packet_size = ps
-                    log.debug("packet size %d, first sync at %d", ps, start + q)
+                    log.debug("packet size %d, first sync at %d", ps, origin + q)
                 synced = True
             m = (have - pos) // ps
             if eof and not padded and have - pos - m * ps >= TS_PACKET_SIZE:
@@ -289,7 +289,7 @@ class Scanner:
                 # chunk, copied with zeros after it (a view of a map cannot grow).
                 padded = ps - (have - pos - m * ps)
                 a = np.concatenate((a[pos:], np.zeros(padded, dtype=np.uint8)))
-                start, have, pos = start + pos, len(a), 0
+                origin, have, pos = origin + pos, len(a), 0
                 m += 1
             if m == 0:
                 break
@@ -298,14 +298,14 @@ class Scanner:
             bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
             k = int(bad[0]) if len(bad) else m
             if k:
-                self._process(rows[:k], start + pos, head[:k])
+                self._process(rows[:k], origin + pos, head[:k])
             pos += k * ps
             if k < m:
                 synced = False  # resync from here; the skip is reported as sync_loss
                 continue
             break
         self._ps, self._synced = ps, synced
-        return start + pos, padded
+        return origin + pos, padded
 
     def _chunk_read(
         self, start: int, have: int, end: int, padded: int, eof: bool, stop: int | None
