@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from scte35lab.errors import StreamError
+from scte35lab.ts.filemap import FileMap
 from scte35lab.ts.packets import (
     SYNC_BYTE,
     TS_PACKET_SIZE,
@@ -179,14 +180,49 @@ class Scanner:
         return self.r
 
     def _scan_stream(self, f: BinaryIO, stop: int | None = None) -> bool:
+        fmap = FileMap.of(f)
+        if fmap is not None:
+            with fmap:
+                ended = self._scan_map(fmap, f, stop)
+            if ended is not None:
+                return ended
+        return self._scan_reads(f, stop)
+
+    def _scan_map(self, fmap: FileMap, f: BinaryIO, stop: int | None) -> bool | None:
+        """Chunks viewed in the map of the plain file ``f`` (no copy), falling where
+        :meth:`_scan_reads` puts them; None when the map ends before the file does (it grew,
+        or was cut, since it was mapped): then ``f`` is at :attr:`position` to read on from."""
         cap = self.chunk_bytes + 4096
-        buf = bytearray(cap + 256)  # slack to pad a last 192/204-byte packet cut short
+        shift = f.tell() - self.position  # the file offset of stream offset 0
+        while True:
+            start = self.position
+            at = start + shift
+            # A page of the map past the file's end raises SIGBUS, which no handler can turn
+            # into an error: a capture cut while it is probed would kill the process. So each
+            # view stops at the size the file has now; what the map does not hold (a cut
+            # file's new end, or a growing capture's new bytes) is read with readinto. The
+            # file can still be cut while a chunk is processed (after its size was checked);
+            # that window is one chunk's processing.
+            size = fmap.size_now()
+            have = max(0, min(cap, min(size, fmap.length) - at))
+            eof = have < cap
+            if eof and size != fmap.length:
+                f.seek(at)
+                return None
+            end, padded = self._read_chunk(fmap.view(at, at + have), start, eof)
+            ended = self._chunk_read(start, have, end, padded, eof, stop)
+            if ended is not None:
+                f.seek(at + have)  # where a read of this chunk would have left it
+                return ended
+            fmap.release(end + shift)  # the next chunk begins there
+
+    def _scan_reads(self, f: BinaryIO, stop: int | None) -> bool:
+        """Chunks read (copied) into a buffer of the scanner's own: any stream, and what
+        the map of a plain file did not hold."""
+        cap = self.chunk_bytes + 4096
+        buf = bytearray(cap)
         mv = memoryview(buf)
-        padded = 0
-        have = 0  # valid bytes in buf
-        consumed = self.position  # file offset of buf[0]
-        ps = self._ps
-        synced = self._synced
+        have = 0  # valid bytes in buf, from stream offset ``position``
         eof = False
         readinto = getattr(f, "readinto", None)
         while True:
@@ -202,76 +238,99 @@ class Scanner:
                 have += n or 0
                 if not eof and have < cap:
                     continue
+            start = self.position
             a = np.frombuffer(buf, dtype=np.uint8, count=have)
-            pos = 0
-            while True:
-                if not synced:
-                    found = find_sync(a, pos, packet_size=ps, run=5)
-                    if found is not None and not eof:
-                        q, size = found
-                        if (have - q) // size < 5:
-                            found = None  # too close to the end to trust: read more first
-                    if found is None:
-                        # keep a tail in which a sync may still begin
-                        keep = 0 if eof else min(have - pos, 5 * 204)
-                        skipped = have - pos - keep
-                        if skipped:
-                            self._note_skip(consumed + pos, skipped, start=ps is None)
-                        pos = have - keep
-                        break
-                    q, size = found
-                    m2ts_prefix = ps is None and size == 192 and consumed + q == 4
-                    if q > pos and not m2ts_prefix:
-                        self._note_skip(consumed + pos, q - pos, start=ps is None)
-                    pos = q
-                    if ps is None:
-                        ps = size
-                        self.r.packet_size = ps
-                        log.debug("packet size %d, first sync at %d", ps, consumed + q)
-                    synced = True
-                m = (have - pos) // ps
-                if eof and not padded and have - pos - m * ps >= TS_PACKET_SIZE:
-                    # The last 192/204-byte packet may end without its suffix.
-                    padded = ps - (have - pos - m * ps)
-                    buf[have : have + padded] = bytes(padded)
-                    have += padded
-                    a = np.frombuffer(buf, dtype=np.uint8, count=have)
-                    m += 1
-                if m == 0:
-                    break
-                rows = a[pos : pos + m * ps].reshape(m, ps)
-                head = header_words(rows)
-                bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
-                k = int(bad[0]) if len(bad) else m
-                if k:
-                    self._process(rows[:k], consumed + pos, head[:k])
-                pos += k * ps
-                if k < m:
-                    synced = False  # resync from here; the skip is reported as sync_loss
-                    continue
-                break
-            # move the unread tail to the front
-            tail = have - pos
+            end, padded = self._read_chunk(a, start, eof)
+            ended = self._chunk_read(start, have, end, padded, eof, stop)
+            if ended is not None:
+                return ended
+            # move the unread tail to the front; it is read again from ``position`` on resuming
+            tail = start + have - end
             if tail:
-                buf[:tail] = buf[pos:have]
-            consumed += pos
+                buf[:tail] = buf[have - tail : have]
             have = tail
-            if self.progress is not None:
-                self.progress(consumed - padded)
-            self.position, self._ps, self._synced = consumed, ps, synced
-            if not eof and stop is not None and consumed >= stop:
-                return False  # the unread tail is read again from ``position`` on resuming
-            if eof:
-                if have and synced and have < TS_PACKET_SIZE:
-                    self.errors.add(
-                        "truncated_packet",
-                        2,
-                        packet=self._base,
-                        offset=consumed,
-                        detail=f"{have} bytes at the end are not a whole packet",
-                    )
-                self.r.bytes = consumed + have - padded
-                return True
+
+    def _read_chunk(self, a: np.ndarray, origin: int, eof: bool) -> tuple[int, int]:
+        """Process the packets of the chunk ``a``, the stream's bytes from offset ``origin``;
+        return the offset to read on from (a sync or packet may begin in the bytes after it)
+        and how many zero bytes padded a last packet cut short (only at ``eof``)."""
+        ps, synced = self._ps, self._synced
+        have = len(a)
+        pos = 0
+        padded = 0
+        while True:
+            if not synced:
+                found = find_sync(a, pos, packet_size=ps, run=5)
+                if found is not None and not eof:
+                    q, size = found
+                    if (have - q) // size < 5:
+                        found = None  # too close to the end to trust: read more first
+                if found is None:
+                    # keep a tail in which a sync may still begin
+                    keep = 0 if eof else min(have - pos, 5 * 204)
+                    skipped = have - pos - keep
+                    if skipped:
+                        self._note_skip(origin + pos, skipped, start=ps is None)
+                    pos = have - keep
+                    break
+                q, size = found
+                m2ts_prefix = ps is None and size == 192 and origin + q == 4
+                if q > pos and not m2ts_prefix:
+                    self._note_skip(origin + pos, q - pos, start=ps is None)
+                pos = q
+                if ps is None:
+                    ps = size
+                    self.r.packet_size = ps
+                    log.debug("packet size %d, first sync at %d", ps, origin + q)
+                synced = True
+            m = (have - pos) // ps
+            if eof and not padded and have - pos - m * ps >= TS_PACKET_SIZE:
+                # The last 192/204-byte packet may end without its suffix: the rest of the
+                # chunk, copied with zeros after it (a view of a map cannot grow).
+                padded = ps - (have - pos - m * ps)
+                a = np.concatenate((a[pos:], np.zeros(padded, dtype=np.uint8)))
+                origin, have, pos = origin + pos, len(a), 0
+                m += 1
+            if m == 0:
+                break
+            rows = a[pos : pos + m * ps].reshape(m, ps)
+            head = header_words(rows)
+            bad = np.flatnonzero((head >> 24) != SYNC_BYTE)
+            k = int(bad[0]) if len(bad) else m
+            if k:
+                self._process(rows[:k], origin + pos, head[:k])
+            pos += k * ps
+            if k < m:
+                synced = False  # resync from here; the skip is reported as sync_loss
+                continue
+            break
+        self._ps, self._synced = ps, synced
+        return origin + pos, padded
+
+    def _chunk_read(
+        self, start: int, have: int, end: int, padded: int, eof: bool, stop: int | None
+    ) -> bool | None:
+        """After the ``have`` bytes from ``start`` were read up to ``end``: progress and the
+        offset to resume from; True when the stream ended, False when ``stop`` is reached,
+        None to read on."""
+        if self.progress is not None:
+            self.progress(end - padded)
+        self.position = end
+        if not eof and stop is not None and end >= stop:
+            return False  # the unread tail is read again from ``position`` on resuming
+        if not eof:
+            return None
+        tail = start + have + padded - end
+        if tail and self._synced and tail < TS_PACKET_SIZE:
+            self.errors.add(
+                "truncated_packet",
+                2,
+                packet=self._base,
+                offset=end,
+                detail=f"{tail} bytes at the end are not a whole packet",
+            )
+        self.r.bytes = start + have
+        return True
 
     def _note_skip(self, offset: int, n: int, *, start: bool) -> None:
         if start and offset == 0:
