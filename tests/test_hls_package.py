@@ -14,6 +14,7 @@ from scte35lab.cue import SegmentationDescriptor
 from scte35lab.errors import StreamError
 from scte35lab.manifest import HlsLive
 from scte35lab.manifest.segment import classify
+from scte35lab.ts.chain import Chain, Tap
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_streams"
 CUES_OK = SAMPLES / "cues_ok.ts"
@@ -188,6 +189,17 @@ def test_live_chunking_gives_the_same_segments_as_one_pass(tmp_path):
     for _, uri in _segments(whole.playlist):
         assert (tmp_path / "whole" / uri).read_bytes() == (tmp_path / "live" / uri).read_bytes()
     assert whole.playlist.read_text() == live.playlist.read_text()
+
+
+def test_the_live_packager_is_a_chain_stage_that_passes_every_byte_on(tmp_path):
+    data = CUES_OK.read_bytes()
+    whole = package_hls(data, tmp_path / "whole", segment=2.0)
+    live = HlsLive(tmp_path / "chain", segment=2.0, window=None)
+    chain = Chain([Tap(lambda b: None), live])
+    out = b"".join(chain.feed(data[i : i + 5000]) for i in range(0, len(data), 5000))
+    assert out + chain.flush() == data
+    assert live.playlist.read_text() == whole.playlist.read_text()
+    assert live.playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
 
 
 def test_non_188_byte_packets_are_refused_with_a_clear_error(tmp_path):

@@ -67,7 +67,7 @@ class Outputs:
             self._rec.write(out)
         if self._hls is not None:
             try:
-                self._hls.write(out)
+                self._hls.feed(out)
             except (OSError, Scte35Error) as exc:
                 self._hls = None
                 self._event("error", f"HLS preview stopped: {exc}")

@@ -31,6 +31,7 @@ from scte35lab.errors import StreamError
 from scte35lab.inputkind import require_ts
 from scte35lab.manifest.segment import CueEvent, Segment, Segmenter
 from scte35lab.outfile import atomic_file, atomic_folder
+from scte35lab.ts.chain import Chain
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +352,17 @@ class HlsLive:
         self._add(segs)
         return len(segs)
 
+    def feed(self, data: bytes) -> bytes:
+        """As a stage of a :class:`~scte35lab.ts.chain.Chain`: write what ``data``
+        completes and pass it all on (the packager only reads the stream)."""
+        self.write(data)
+        return data
+
+    def flush(self) -> bytes:
+        """As a stage: the end of the stream closes the last segment and the playlist."""
+        self.close()
+        return b""
+
     def _add(self, segs: list[Segment]) -> None:
         for seg in segs:
             if self.writer.zero is None:
@@ -383,6 +395,10 @@ def _blocks(src: str | os.PathLike | bytes | bytearray | BinaryIO) -> Iterable[b
     with open(src, "rb") as f:
         while block := f.read(READ_BLOCK):
             yield block
+
+
+def _discard(pieces: object) -> None:
+    """Where a packaging chain's output goes: nowhere (the stages wrote the package)."""
 
 
 def package_hls(
@@ -421,9 +437,7 @@ def package_hls(
             playlist=playlist,
             class_name=class_name,
         )
-        for block in _blocks(src):
-            live.write(block)
-        live.close()
+        Chain([live]).pump(_blocks(src), _discard)
         w = live.writer
         if not w.entries:
             raise StreamError("no video frames found: nothing to segment")

@@ -4,8 +4,10 @@ A stage takes TS bytes and gives TS bytes: ``feed(data) -> bytes`` (what is read
 maybe nothing: a stage may hold bytes back) and ``flush() -> bytes`` (the end: everything it
 still holds). It knows nothing of where the bytes come from (a file, a pipe from FFmpeg, a
 socket, a test) nor where they go. The injector, the SDT namer and the seam marker are
-stages; a :class:`Tap` makes a reader (a meter) a stage that passes everything on. The file
-path (``inject()``) and the live pipeline run their stages through the same :class:`Chain`.
+stages, and so is the HLS packager (it writes segments and passes every byte on); a
+:class:`Tap` makes a reader (a meter) a stage that passes everything on. The file paths
+(``inject()``, ``condition()``, ``package_hls()``) and the live pipeline run their stages
+through the same :class:`Chain`.
 
 A stage may also offer ``feed_pieces(data)`` and ``flush_pieces()`` (:class:`PieceStage`):
 the same output as a list of pieces (views of its input where nothing changed) that a
