@@ -48,8 +48,9 @@ class InputLossFiller:
 
     def __init__(self) -> None:
         self.pcr_pid: int | None = None
-        self._pcr: int | None = None  # the last PCR sent ...
+        self._pcr: int | None = None  # the last PCR the output carried ...
         self._pcr_at = 0.0  # ... and the monotonic time it went out
+        self._pcr_sent: int | None = None  # the last PCR this filler sent (or that one)
         self._cc: dict[int, int] = {}  # PID -> last continuity_counter sent
         self._psi: dict[int, bytes] = {}  # PAT / PMT PID -> its last packet (one-packet section)
         self.pmt_pid: int | None = None
@@ -96,14 +97,22 @@ class InputLossFiller:
     def start(self) -> None:
         """The loss begins now: PCR and PSI are due at once."""
         self._next_pcr = self._next_psi = 0.0
+        self._pcr_sent = self._pcr
 
     def fill(self, seconds: float) -> bytes:
         """``seconds`` worth of output: nulls at the rate, with PCR and PSI when due."""
         now = time.monotonic()
         out = bytearray()
         if self.pcr_pid is not None and self._pcr is not None and now >= self._next_pcr:
-            pcr = self._pcr + round((now - self._pcr_at) * PCR_HZ)
-            out += pcr_packet(self.pcr_pid, self._cc.get(self.pcr_pid, 0), pcr)
+            due = self._pcr + round((now - self._pcr_at) * PCR_HZ)
+            # a call that comes late (a busy machine) first sends the PCRs it missed, so the
+            # clock never steps by more than PCR_EVERY_S however this thread was scheduled
+            step = round(PCR_EVERY_S * PCR_HZ)
+            last = due if self._pcr_sent is None else self._pcr_sent
+            cc = self._cc.get(self.pcr_pid, 0)
+            for pcr in [*range(last + step, due, step), due]:
+                out += pcr_packet(self.pcr_pid, cc, pcr)
+            self._pcr_sent = due
             self._next_pcr = now + PCR_EVERY_S
         if now >= self._next_psi:
             for pid in (0, self.pmt_pid):
