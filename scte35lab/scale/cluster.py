@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -43,9 +44,24 @@ class Runner:
     def close(self) -> None:
         """Stop what this call started (a client it opened, a cluster it started)."""
         if self.cluster is not None:
-            self.client.close()
-            self.cluster.close()
+            if isinstance(self.cluster, _Owned):
+                self.client.close()
+            else:
+                # a heartbeat caught mid-way by the closing scheduler is logged with its
+                # traceback on the worker's stderr, which is the user's terminal: the
+                # workers stop beating first
+                with contextlib.suppress(Exception):
+                    self.client.run(_stop_heartbeat)
+                self.client.close()
+                self.cluster.close()
             self.client = self.cluster = None
+
+
+def _stop_heartbeat(dask_worker: Any) -> None:
+    """On a worker of a cluster being closed: no more heartbeats to the scheduler."""
+    callback = dask_worker.periodic_callbacks.get("heartbeat")
+    if callback is not None:
+        callback.stop()
 
 
 def runner(client: Any = None, workers: int | None = None) -> Runner:
