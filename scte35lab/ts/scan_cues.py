@@ -70,18 +70,18 @@ class CueReader:
     def _pes_done(self, pid: int, pes: _Pes) -> None:
         info = self.result.pid_info[pid]
         h, section = pes_section(pes.data)
-        found = False
-        if section is not None:
-            if len(section) == section_length(section) and crc32_mpeg2(section) == 0:
-                found = True
-                if info.carriage != "pes":
-                    log.info("PID %d carries SCTE-35 as PES (FFmpeg remux form)", pid)
-                    info.role, info.carriage, info.codec = SCTE35, "pes", "scte_35"
-                    self.roles.pes[pid] = False
-                self.cue(pid, section, pes.packet, pes.offset, carriage="pes", pes_pts=h.pts)
-            elif info.carriage == "pes":
-                self.cue(pid, section, pes.packet, pes.offset, carriage="pes", pes_pts=h.pts)
-                found = True
+        # a whole, CRC-valid section makes the PID an SCTE-35 one; once it is, a damaged
+        # section on it is still a cue (reported with its CRC)
+        whole = section is not None and len(section) == section_length(section)
+        found = section is not None and (
+            (whole and crc32_mpeg2(section) == 0) or info.carriage == "pes"
+        )
+        if found:
+            if info.carriage != "pes":
+                log.info("PID %d carries SCTE-35 as PES (FFmpeg remux form)", pid)
+                info.role, info.carriage, info.codec = SCTE35, "pes", "scte_35"
+                self.roles.pes[pid] = False
+            self.cue(pid, section, pes.packet, pes.offset, carriage="pes", pes_pts=h.pts)
         if not found and info.carriage == "probe":
             seen = self.pes_probe.get(pid, 0) + 1
             self.pes_probe[pid] = seen
