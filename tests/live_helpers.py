@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from scte35lab.live.cpumeter import process_key
 from scte35lab.live.process import ManagedProcess, find_tool
 from scte35lab.live.rtmp import free_port
 
@@ -47,11 +48,7 @@ def strip_null_tail(data: bytes) -> bytes:
 
 # Processes that session-wide fixtures keep running on purpose (the shared headless
 # browser of the browser tests, with everything it started): never a test's leftover.
-SHARED: set[tuple[int, float]] = set()
-
-
-def _identity(p: psutil.Process) -> tuple[int, float]:
-    return p.pid, p.create_time()
+SHARED: set[tuple[int, int]] = set()
 
 
 def running_children() -> list[psutil.Process]:
@@ -73,7 +70,7 @@ def live_children() -> list[psutil.Process]:
     for p in running_children():
         try:
             lineage = [p, *p.parents()]
-            if not any(_identity(q) in SHARED for q in lineage):
+            if not any(process_key(q) in SHARED for q in lineage):
                 out.append(p)
         except psutil.Error:
             pass
@@ -86,6 +83,9 @@ class DatagramRecorder:
 
     def __init__(self, srt_port: int, passphrase: str | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # seconds of stream, not the default ~90 datagrams: a recorder thread that a busy
+        # machine leaves unscheduled for a while must not drop what the receiver delivered
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.sizes: collections.Counter[int] = collections.Counter()
@@ -189,22 +189,22 @@ def read(path: Path) -> bytes:
     return Path(path).read_bytes()
 
 
-def register_shared(before: set[tuple[int, float]]) -> None:
+def register_shared(before: set[tuple[int, int]]) -> None:
     """Mark the descendants started since ``before`` (a ``snapshot()``) as session-wide."""
     for p in running_children():
         try:
-            if _identity(p) not in before:
-                SHARED.add(_identity(p))
+            if process_key(p) not in before:
+                SHARED.add(process_key(p))
         except psutil.Error:
             pass
 
 
-def snapshot() -> set[tuple[int, float]]:
+def snapshot() -> set[tuple[int, int]]:
     """The identities of the descendants running now."""
     out = set()
     for p in running_children():
         with contextlib.suppress(psutil.Error):
-            out.add(_identity(p))
+            out.add(process_key(p))
     return out
 
 

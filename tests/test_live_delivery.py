@@ -358,13 +358,12 @@ def test_obs_gone_8s_in_passthrough_keeps_srt_up_with_nulls_and_a_running_pcr(tm
     assert "input_lost" in kinds and "srt_down" not in kinds and kinds.count("srt_connected") == 1
     lost = next(e for e in p.events if e.kind == "input_lost")
     back = next(e for e in p.events if e.kind == "ingest_resumed")
-    assert back.t - lost.t > 3  # the filler ran for seconds
+    assert back.mono - lost.mono > 3  # the filler ran for seconds
     # from the loss until the returning input's own output begins (its first video plus the
     # injector's look-ahead), the distributor was never without packets for 100 ms (the
     # input's own bursts are its own: FFmpeg hands on what nginx relays)
-    wall = time.time() - time.monotonic()
-    ended = next(e for e in p.events if e.kind == "ingest_ended").t - wall
-    output_back = next(e for e in p.events if e.kind == "input_back").t - wall
+    ended = next(e for e in p.events if e.kind == "ingest_ended").mono
+    output_back = next(e for e in p.events if e.kind == "input_back").mono
     window = [t for t in rec.times if ended < t < output_back]
     gaps = [b - a for a, b in itertools.pairwise(window)]
     assert len(window) > 1000 and max(gaps) < 0.1, max(gaps)

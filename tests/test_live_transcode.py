@@ -320,8 +320,8 @@ def test_obs_gone_8s_in_transcode_mode_the_slate_goes_out_and_pts_run_on(tmp_pat
     cap = probe(data)
     # one video timeline, no gap: frames 40 ms apart all the way through the loss (up to
     # the second ingest's end: stopping sends what is held at once)
-    zero = p.clock.started_at.timestamp()
-    end = [e.t - zero for e in p.events if e.kind == "ingest_ended"][-1] - 1
+    zero = p.desk.zero_mono  # stream time is monotonic: a stepped wall clock moves nothing
+    end = [e.mono - zero for e in p.events if e.kind == "ingest_ended"][-1] - 1
     video = cap.frames[cap.frames["pid"] == cap.keyframes["pid"].iloc[0]]
     t = np.sort([p.clock.seconds(int(x), near=20) for x in video["pts"]])
     steps = np.diff(t[t < end])
@@ -333,7 +333,7 @@ def test_obs_gone_8s_in_transcode_mode_the_slate_goes_out_and_pts_run_on(tmp_pat
     after = table[table["splice_event_id"] == 2]
     assert len(after) == 2 and after["ok"].all(), after
     # what went out during the loss: black, then the slate colour (blue)
-    lost = next(e for e in p.events if e.kind == "input_lost").t - p.clock.started_at.timestamp()
+    lost = next(e for e in p.events if e.kind == "input_lost").mono - zero
     colours = {}
     untimed = 0  # a frame the decoder gives without a PTS (the capture's cut last one)
     with av.open(io.BytesIO(data), format="mpegts") as c:

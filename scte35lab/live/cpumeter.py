@@ -8,8 +8,20 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from pathlib import Path
 
 import psutil
+
+
+def process_key(p: psutil.Process) -> tuple[int, int]:
+    """A process's pid and its start in clock ticks since boot, as the kernel keeps it: a
+    reused pid is another key. Not ``create_time()``: that adds the boot time, which moves
+    when the wall clock is stepped, so the same process would read as a new one."""
+    try:
+        stat = Path(f"/proc/{p.pid}/stat").read_text()
+    except OSError as exc:
+        raise psutil.NoSuchProcess(p.pid) from exc
+    return p.pid, int(stat.rpartition(")")[2].split()[19])
 
 
 class CpuMeter:
@@ -19,12 +31,12 @@ class CpuMeter:
     def __init__(self) -> None:
         self._own = psutil.Process()
         self._own.cpu_percent()
-        self._handles: dict[tuple[int, float], psutil.Process] = {}
+        self._handles: dict[tuple[int, int], psutil.Process] = {}
 
     def _handle(self, pid: int) -> psutil.Process | None:
         try:
             p = psutil.Process(pid)
-            key = (pid, p.create_time())  # a reused pid is a new process
+            key = process_key(p)
         except psutil.Error:
             return None
         h = self._handles.get(key)
@@ -41,7 +53,7 @@ class CpuMeter:
             mem = self._own.memory_info().rss
         except psutil.Error:
             return None, None
-        seen: dict[tuple[int, float], psutil.Process] = {}
+        seen: dict[tuple[int, int], psutil.Process] = {}
         for pid in set(pids):
             top = self._handle(pid)
             if top is None:
@@ -52,7 +64,7 @@ class CpuMeter:
                     h = child if child is top else self._handle(child.pid)
                     if h is None:
                         continue
-                    key = (h.pid, h.create_time())
+                    key = process_key(h)
                     if key in seen:
                         continue
                     seen[key] = h

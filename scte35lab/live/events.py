@@ -18,10 +18,11 @@ log = logging.getLogger(__name__)
 class LiveEvent:
     """Something that happened to a running pipeline (start, stop, reconnect, cue, ...)."""
 
-    t: float  # Unix seconds
+    t: float  # Unix seconds: when, for people and logs
     kind: str
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+    mono: float = field(default_factory=time.monotonic)  # for intervals: never stepped
 
 
 class EventLog:

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,7 @@ class Outage:
     bytes_unacked: int | None  # written to the lost connection, never acknowledged
     bytes_unsent: int = 0  # output not handed to any connection meanwhile
     ended_at: float | None = None
+    began: float = field(default_factory=time.monotonic, repr=False)  # for its length
 
     @property
     def bytes_lost(self) -> int | None:
@@ -198,7 +199,7 @@ class SrtOutput:
             return
         outage.ended_at = time.time()
         lost = outage.bytes_lost
-        took = outage.ended_at - outage.started_at
+        took = time.monotonic() - outage.began  # not the wall clock: NTP may step it
         how = "stream resumed at an IDR" if conn is not None else "output stopped"
         self._event(
             "srt_outage",

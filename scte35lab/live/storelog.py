@@ -3,7 +3,6 @@ and each SRT outage. A store that fails is logged, never allowed to stop the str
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -42,4 +41,11 @@ class StoreLog:
         self._write("analytics", "add_analytics", rows=stored)
 
     def outage(self, outage: Outage) -> None:
-        self._write("an SRT outage", "add_outage", **dataclasses.asdict(outage))
+        self._write(
+            "an SRT outage",
+            "add_outage",
+            started_at=outage.started_at,
+            ended_at=outage.ended_at,
+            bytes_unacked=outage.bytes_unacked,
+            bytes_unsent=outage.bytes_unsent,
+        )
