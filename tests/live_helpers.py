@@ -147,6 +147,7 @@ class LossyHop:
         self.caller: tuple[str, int] | None = None
         self._stop = threading.Event()
         for s in (self.front, self.back):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # drops are ours only
             s.settimeout(0.1)
         self._threads = [
             threading.Thread(target=self._forward, daemon=True),
