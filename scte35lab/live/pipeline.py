@@ -7,16 +7,13 @@ p = Pipeline("srt://distributor:9000", store="lab.db", stream="main",
 p.cue_out(duration=30); p.cue_in(); p.send(cue); p.stop()
 ```
 
-A pipeline is a chain of TS stages plus a supervisor; each part owns its state in a module of
-its own. Ingest (:mod:`~scte35lab.live.ingest`; in transcode mode through
-:mod:`~scte35lab.live.transcoding` first) -> the stage chain (:mod:`~scte35lab.live.livechain`:
-seam marker, SDT namer, meter, injector) -> the output flow (:mod:`~scte35lab.live.outflow`:
-the SRT output stage, records, preview, fallback, the cue ledger). While the input is away,
-:mod:`~scte35lab.live.inputloss` keeps the output going. The supervisor thread, five times a
-second, lets the SRT output notice a loss or a return, settles each cue from the output's
-evidence (:mod:`~scte35lab.live.ledger`: ``delivered`` only once the SRT receiver acknowledged
-it; :mod:`~scte35lab.live.cuedesk` says and stores it), and once a second writes the stats row
-(:mod:`~scte35lab.live.livestats`). Events: :mod:`~scte35lab.live.events`.
+A chain of TS stages plus a supervisor, each part in a module of its own: ingest (``ingest``;
+``transcoding`` first in transcode mode) -> stages (``livechain``: seam marker, SDT namer,
+meter, injector) -> outputs (``outflow``: SRT, records, preview, fallback, the cue ledger);
+``inputloss`` keeps the output going while the input is away. Five times a second the
+supervisor lets the SRT output notice a loss or a return and settles each cue from the
+output's evidence (``ledger``: ``delivered`` only once the receiver acknowledged it;
+``cuedesk`` says and stores it); once a second ``livestats`` writes the stats row.
 
 The default sender is libsrt in this process (:mod:`scte35lab.live.srtsend`): it sets the
 passphrase as a socket option, so no process's argv holds it, and it sees which bytes the
