@@ -84,10 +84,16 @@ def run(tmp_path_factory) -> Run:
         r.seen["cue_in_refused"] = d.cue_frame().copy()
         d.cue_out_button.click()
         r.seen["note"] = d.cue_note.value
-        r.seen["out_record"] = pipeline.cues[-1]
-        _until(lambda: "next break" in d.countdown.value, 3)
+        rec = r.seen["out_record"] = pipeline.cues[-1]
+        # both readings count to the same point: the IDR the injector moved the cue to (on a
+        # busy machine that can be the one after next, more than the 1.6 s between readings)
+        assert _until(lambda: rec.splice_pts is not None, 10), rec
+        at = pipeline.clock.seconds(rec.splice_pts, near=pipeline.desk.now())
+        label = f"{int(at // 3600):02d}:{int(at % 3600 // 60):02d}:{at % 60:06.3f}"
+        _until(lambda: "next break" in d.countdown.value and label in d.countdown.value, 3)
         first = d.countdown.value
         time.sleep(1.6)
+        _until(lambda: d.countdown.value != first, 5)  # a drawing pass since (slow under load)
         r.seen["countdown"] = (first, d.countdown.value)
         r.seen["countdown_at"] = time.time()
         time.sleep(1.0)
