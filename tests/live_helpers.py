@@ -194,10 +194,11 @@ def register_shared(before: set[tuple[int, int]]) -> None:
     """Mark the descendants started since ``before`` (a ``snapshot()``) as session-wide."""
     for p in running_children():
         try:
-            if process_key(p) not in before:
-                SHARED.add(process_key(p))
+            key = process_key(p)
         except psutil.Error:
-            pass
+            continue
+        if key not in before:
+            SHARED.add(key)
 
 
 def snapshot() -> set[tuple[int, int]]:

@@ -22,6 +22,7 @@ from scte35lab.schedule import Store
 from scte35lab.widgets import LiveDashboard, cue_checks
 from scte35lab.widgets.live_dashboard import chart_figure, smoothed_fps
 from scte35lab.widgets.obs_panel import ObsPanel
+from scte35lab.widgets.stream_time import cue_seconds, stream_time
 
 pytestmark = pytest.mark.slow
 
@@ -88,8 +89,7 @@ def run(tmp_path_factory) -> Run:
         # both readings count to the same point: the IDR the injector moved the cue to (on a
         # busy machine that can be the one after next, more than the 1.6 s between readings)
         assert _until(lambda: rec.splice_pts is not None, 10), rec
-        at = pipeline.clock.seconds(rec.splice_pts, near=pipeline.desk.now())
-        label = f"{int(at // 3600):02d}:{int(at % 3600 // 60):02d}:{at % 60:06.3f}"
+        label = stream_time(cue_seconds(pipeline, rec)[1])  # as the countdown prints it
         _until(lambda: "next break" in d.countdown.value and label in d.countdown.value, 3)
         first = d.countdown.value
         time.sleep(1.6)

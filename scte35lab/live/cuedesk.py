@@ -63,7 +63,7 @@ class CueDesk:
         self._force_idr = force_idr
         self._newest_pts = newest_pts
         self.clock: StreamClock | None = None
-        self._zero_mono: float | None = None  # monotonic time of stream time zero
+        self.zero_mono: float | None = None  # monotonic time of stream time zero
         self.input_away_since: float | None = None  # monotonic: the ingest ended
         self.splice_on_slate = False  # transcode: a cue due in a loss splices on the slate
         self._event_ids: Any = None
@@ -103,7 +103,7 @@ class CueDesk:
     def start_clock(self, first_pts: int) -> None:
         """The first video: stream time zero. The schedule is planned on it."""
         self.clock = StreamClock(first_pts, datetime.now(UTC))
-        self._zero_mono = time.monotonic()
+        self.zero_mono = time.monotonic()
         if self.store is not None:
             with contextlib.suppress(Exception):
                 self.store.start_stream(self.stream, first_pts=first_pts)
@@ -174,17 +174,12 @@ class CueDesk:
         now_s = self.now()
         return now_s >= self.clock.seconds(pts, near=now_s) - LOSS_LEAD_S
 
-    @property
-    def zero_mono(self) -> float | None:
-        """The monotonic time of stream time zero (``None`` before the first video)."""
-        return self._zero_mono
-
     def now(self) -> float:
         """Seconds of stream time now: the monotonic clock since time zero, so a wall clock
         stepped by NTP mid-stream moves no splice point (the wall clock only labels them)."""
-        if self._zero_mono is None:
+        if self.zero_mono is None:
             return 0.0
-        return time.monotonic() - self._zero_mono
+        return time.monotonic() - self.zero_mono
 
     def stream_time(self, pts: int | None) -> str:
         """``pts`` as stream time, ``hh:mm:ss.mmm`` (``-`` without a clock)."""
